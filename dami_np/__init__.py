@@ -1,0 +1,46 @@
+"""dami-np: CPU-only active learning for tabular data with DAMI.
+
+Public surface (everything else is internal):
+
+- ``MLPClassifier``: NumPy ReLU MLP that explains itself (``local_linear``).
+- ``kernels``: Numba distance and greedy K-Center kernels.
+- ``query``: pick the next rows to label.
+- ``simulate``: replay active learning on a fully labeled table.
+- ``datasets``: bundled example tables.
+
+Attributes are imported lazily so that ``import dami_np`` (and the CLI's
+``--help``) stays fast; Numba kernels compile on first use of ``kernels``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "MLPClassifier": ("dami_np._mlp", "MLPClassifier"),
+    "query": ("dami_np._query", "query"),
+    "simulate": ("dami_np._simulate", "simulate"),
+    "kernels": ("dami_np.kernels", None),
+    "datasets": ("dami_np.datasets", None),
+    "strategies": ("dami_np.strategies", None),
+}
+
+__all__ = ["MLPClassifier", "query", "simulate", "kernels", "datasets", "strategies", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'dami_np' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

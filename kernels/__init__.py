@@ -1,0 +1,1 @@
+"""Numba kernels (installed as ``dami_np.kernels``): distances and greedy K-Center."""
