@@ -1,1 +1,62 @@
-"""placeholder"""
+"""Query strategies: which unlabeled rows to label next.
+
+Every strategy has the same contract (the ``Strategy`` protocol)::
+
+    strategy(context, budget, rng, **options) -> np.ndarray  # int64 positions, pick order
+
+``context`` (a :class:`QueryContext`) holds the numeric matrix ``X``, the ``labeled`` mask,
+label codes ``y`` (-1 = unlabeled), the distinct ``classes`` and the fitted ``model`` (fit
+lazily on first access); ``rng`` is ``np.random.default_rng(random_state)``.  The result holds
+``budget`` unique unlabeled positions.  ``dami_np.query`` validates the input, builds the
+context, checks the options against the strategy's keyword-only parameters and the result.
+
+Built in (``available()``): ``dami`` (and the named variants ``dami_nobias``,
+``dami_predicted``), ``random``, ``least_confidence``, ``margin``, ``entropy``, ``coreset``,
+``kcenter_input``, ``badge``.  Add your own::
+
+    from dami_np.strategies import register
+
+    @register("my_rule")               # needs_model=False for a model-free rule
+    def my_rule(context, budget, rng, *, my_option=1.0):
+        ...
+        return positions
+
+    dami_np.query(X, y, 10, strategy="my_rule", my_option=2.0)
+
+Cold start: with no model possible (no labels, or one class only, and no fitted model given)
+strategies that need a model answer with K-Center on the preprocessed inputs (see
+``cold_start``).  To call a strategy directly: ``margin(make_context(X, y), 5, rng)``.
+
+Building blocks for new strategies: ``unlabeled_proba``/``margins`` (uncertainty),
+``dami_select`` (DAMI K-Center restricted to candidate rows), ``DamiRepresentation``
+(exact, chunked, deduplicated local linear representations), ``kcenter``/``grouped_kcenter``.
+"""
+
+from __future__ import annotations
+
+from ._badge import badge, badge_select, gradient_factors
+from ._base import Strategy, available, get, needs_model, option_names, register
+from ._cold_start import cold_start
+from ._context import QueryContext
+from ._dami import DEFAULT_MEMORY_BUDGET, dami, dami_nobias, dami_predicted, dami_select
+from ._kcenter import grouped_kcenter, kcenter, streamed_kcenter
+from ._kcenter_based import coreset, kcenter_input
+from ._random import random
+from ._representations import DamiRepresentation, group_ids
+from ._uncertainty import entropy, least_confidence, margin, margins, unlabeled_proba
+
+
+def make_context(*args, **kwargs) -> QueryContext:  # noqa: ANN002, ANN003 - thin re-export
+    """Build the :class:`QueryContext` ``query`` would build (see ``dami_np._query.make_context``)."""
+    from .._query import make_context as _make_context
+
+    return _make_context(*args, **kwargs)
+
+
+__all__ = [
+    "Strategy", "QueryContext", "register", "get", "available", "needs_model", "option_names", "make_context",
+    "random", "least_confidence", "margin", "entropy", "coreset", "kcenter_input", "badge",
+    "dami", "dami_nobias", "dami_predicted", "cold_start",
+    "dami_select", "DamiRepresentation", "group_ids", "kcenter", "grouped_kcenter", "streamed_kcenter",
+    "unlabeled_proba", "margins", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
+]

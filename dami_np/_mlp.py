@@ -1,0 +1,436 @@
+"""``MLPClassifier``: a from-scratch NumPy ReLU MLP that can explain itself exactly.
+
+A ReLU MLP is piece-wise linear, so each row ``x`` has an exact local linear map
+``f(x) = W(x) x + b(x)`` (``local_linear``); DAMI uses the flattened ``W(x)`` as the
+row's representation.  Numerics live in ``_mlp_math`` (training) and
+``_local_linear`` (explanations); this module holds the estimator API.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+from dami_np import _local_linear as _ll
+from dami_np._mlp_math import Adam, ParamLayout, Workspace, forward_logits, glorot_init, softmax_inplace
+from dami_np._validation import NotFittedError, check_array, check_labels, check_random_state
+
+__all__ = ["MLPClassifier", "NotFittedError"]
+
+_DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+
+
+class MLPClassifier:
+    """ReLU multi-layer perceptron classifier trained with Adam on softmax cross-entropy.
+
+    Parameters mirror scikit-learn's ``MLPClassifier`` (ReLU, Adam only).
+
+    hidden_layer_sizes : widths of the hidden layers, any number (``()`` = softmax regression).
+        The default ``(100,)`` is one hidden layer: active learning fits on small labeled
+        sets where deeper nets overfit and train slower, and with a single hidden layer
+        ``W(x) = W_2 D(x) W_1`` depends on ``x`` only through the H-dimensional on/off
+        pattern ``D(x)``, which makes DAMI's exact H-dimensional embedding trick applicable.
+    alpha : L2 penalty. Per mini-batch of ``m`` rows the loss is
+        ``mean cross-entropy + alpha / (2 m) * sum ||coefs||^2`` (scikit-learn's convention;
+        intercepts are not penalised).
+    batch_size : mini-batch rows (clipped to the number of training rows).
+    learning_rate_init : Adam step size (beta1=0.9, beta2=0.999, eps=1e-8).
+    max_iter : maximum epochs.
+    shuffle : reshuffle rows every epoch.
+    early_stopping : hold out ``validation_fraction`` of the rows (stratified when every
+        class allows it), stop when validation accuracy has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the best weights.
+    tol, n_iter_no_change : without early stopping, stop when the epoch loss has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs (``tol=0`` with a large
+        ``n_iter_no_change`` runs all ``max_iter`` epochs).
+    dtype : ``"float32"`` (default, fast) or ``"float64"``; all computation uses it.
+    warm_start : continue from the current weights (and Adam state) when the layer
+        shapes and classes match; otherwise re-initialise (with a warning).
+    random_state : None, int, ``SeedSequence`` or ``np.random.Generator``; drives init,
+        the validation split and shuffling. Same data + same int seed gives bit-for-bit
+        identical weights.
+
+    Fitted attributes: ``classes_``, ``n_features_in_``, ``coefs_`` (``coefs_[i]`` is
+    (in, out)), ``intercepts_``, ``n_iter_``, ``loss_``, ``loss_curve_``, ``best_loss_``,
+    ``validation_scores_`` and ``best_validation_score_`` (None without early stopping).
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | tuple[int, ...] = (100,),
+        *,
+        alpha: float = 1e-4,
+        batch_size: int = 64,
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        dtype: str = "float32",
+        warm_start: bool = False,
+        random_state: Any = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.dtype = dtype
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ params
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters as a dict (scikit-learn compatible)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> MLPClassifier:
+        """Set constructor parameters; unknown names raise ``ValueError``."""
+        valid = set(self._param_names())
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for MLPClassifier; valid parameters: {sorted(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = []
+        for name, value in self.get_params().items():
+            default = defaults.get(name)
+            try:
+                same = bool(value == default)
+            except Exception:
+                same = False
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"MLPClassifier({', '.join(changed)})"
+
+    def _validated_params(self) -> dict[str, Any]:
+        """Check the constructor parameters; return normalised values."""
+        hls = self.hidden_layer_sizes
+        if isinstance(hls, numbers.Integral) and not isinstance(hls, bool):
+            hls = (int(hls),)
+        try:
+            hls = tuple(hls)
+        except TypeError:
+            raise ValueError(f"hidden_layer_sizes must be an int or a sequence of ints, got {hls!r}") from None
+        if not all(isinstance(h, numbers.Integral) and not isinstance(h, bool) and h > 0 for h in hls):
+            raise ValueError(f"hidden_layer_sizes must contain positive ints, got {self.hidden_layer_sizes!r}")
+        hls = tuple(int(h) for h in hls)
+
+        def number(name: str, low: float, *, integer: bool = False, low_inclusive: bool = True) -> Any:
+            value = getattr(self, name)
+            kind = numbers.Integral if integer else numbers.Real
+            if not isinstance(value, kind) or isinstance(value, bool) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite {'int' if integer else 'number'}, got {value!r}")
+            if value < low or (value == low and not low_inclusive):
+                op = ">=" if low_inclusive else ">"
+                raise ValueError(f"{name} must be {op} {low}, got {value!r}")
+            return int(value) if integer else float(value)
+
+        out = {
+            "hidden_layer_sizes": hls,
+            "alpha": number("alpha", 0.0),
+            "batch_size": number("batch_size", 1, integer=True),
+            "learning_rate_init": number("learning_rate_init", 0.0, low_inclusive=False),
+            "max_iter": number("max_iter", 1, integer=True),
+            "n_iter_no_change": number("n_iter_no_change", 1, integer=True),
+            "tol": number("tol", 0.0),
+        }
+        vf = number("validation_fraction", 0.0, low_inclusive=False)
+        if vf >= 1.0:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        out["validation_fraction"] = vf
+        for name in ("shuffle", "early_stopping", "warm_start"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} must be a bool, got {value!r}")
+            out[name] = bool(value)
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            dtype = None
+        if dtype is None or dtype.name not in _DTYPES:
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        out["dtype"] = dtype
+        return out
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+        """Train on ``X`` (n, d) and labels ``y`` (n,).
+
+        ``classes`` optionally gives the full label set, so the output layer has
+        ``len(classes)`` units even if some are absent from ``y`` (active learning).
+        """
+        p = self._validated_params()
+        dtype = p["dtype"]
+        X = check_array(X, dtype=dtype)
+        y = check_labels(y, X.shape[0])
+        classes_, y_idx = self._encode_labels(y, classes)
+
+        layer_sizes = [X.shape[1], *p["hidden_layer_sizes"], len(classes_)]
+        layout = ParamLayout(layer_sizes)
+        rng = check_random_state(self.random_state)
+        flat, adam = self._initial_state(p, layout, classes_, dtype, rng)
+
+        self.classes_ = classes_
+        self.n_features_in_ = X.shape[1]
+        self._dtype = dtype
+        self._layout = layout
+        self._flat = flat
+        self.coefs_, self.intercepts_ = layout.views(flat)
+        self._adam = adam
+        self._train(X, y_idx, p, rng)
+        return self
+
+    @staticmethod
+    def _encode_labels(y: np.ndarray, classes: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Return (sorted class array, int index of each label)."""
+        try:
+            present = np.unique(y)
+        except TypeError:
+            raise ValueError("y labels must be mutually comparable (e.g. all strings or all numbers)") from None
+        if classes is None:
+            classes_ = present
+            if classes_.shape[0] < 2:
+                raise ValueError(
+                    f"y has only one class ({classes_.tolist()[0]!r}); at least two are needed "
+                    "(or pass classes= with the full label set)"
+                )
+        else:
+            cls = np.asarray(classes)
+            if cls.ndim != 1:
+                raise ValueError(f"classes must be a 1-D sequence of labels, got shape {cls.shape}")
+            cls = check_labels(cls, cls.shape[0], name="classes")
+            try:
+                classes_ = np.unique(cls)
+            except TypeError:
+                raise ValueError("classes must be mutually comparable (e.g. all strings or all numbers)") from None
+            if classes_.shape[0] < 2:
+                raise ValueError(f"classes must contain at least two distinct labels, got {classes_.tolist()!r}")
+            try:
+                unknown = present[~np.isin(present, classes_)]
+            except TypeError:
+                unknown = present
+            if unknown.size:
+                raise ValueError(f"y contains labels not in classes: {unknown[:5].tolist()!r}")
+        y_idx = np.searchsorted(classes_, y).astype(np.intp)
+        return classes_, y_idx
+
+    def _initial_state(
+        self, p: dict[str, Any], layout: ParamLayout, classes_: np.ndarray, dtype: np.dtype, rng: np.random.Generator
+    ) -> tuple[np.ndarray, Adam]:
+        """Fresh Glorot weights, or the current ones (and Adam state) when warm-starting compatibly."""
+        if p["warm_start"] and hasattr(self, "coefs_"):
+            same = (
+                getattr(self, "_layout", None) is not None
+                and self._layout.layer_sizes == layout.layer_sizes
+                and self._dtype == dtype
+                and np.array_equal(self.classes_, classes_)
+            )
+            if same:
+                flat = layout.pack(self.coefs_, self.intercepts_, dtype)
+                adam = self._adam
+                if adam is None or adam.m.shape[0] != layout.size:
+                    adam = Adam(layout.size, dtype, p["learning_rate_init"])
+                adam.lr = p["learning_rate_init"]
+                return flat, adam
+            warnings.warn(
+                "warm_start: layer sizes, dtype or classes changed since the last fit; re-initialising weights",
+                UserWarning,
+                stacklevel=3,
+            )
+        for attr in ("n_iter_", "loss_curve_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        return glorot_init(layout, rng, dtype), Adam(layout.size, dtype, p["learning_rate_init"])
+
+    def _train(self, X: np.ndarray, y_idx: np.ndarray, p: dict[str, Any], rng: np.random.Generator) -> None:
+        """Mini-batch Adam epochs with tol-based stopping or early stopping."""
+        early = p["early_stopping"]
+        X_val = y_val = None
+        if early:
+            train_idx, val_idx = _stratified_split(y_idx, p["validation_fraction"], rng)
+            X_val, y_val = X[val_idx], y_idx[val_idx]
+            X, y_idx = X[train_idx], y_idx[train_idx]
+        n = X.shape[0]
+        bs = min(p["batch_size"], n)
+        layout, flat, adam = self._layout, self._flat, self._adam
+        ws = Workspace(layout, bs, self._dtype)
+        grad = np.empty_like(flat)
+        Xs, ys = np.empty_like(X), np.empty_like(y_idx)
+
+        self.n_iter_ = getattr(self, "n_iter_", 0)
+        self.loss_curve_ = list(getattr(self, "loss_curve_", []))
+        self.validation_scores_ = [] if early else None
+        self.best_validation_score_ = None
+        best_loss, best_score, best_flat = np.inf, -np.inf, None
+        no_improve = 0
+        alpha = p["alpha"]
+
+        for _ in range(p["max_iter"]):
+            if p["shuffle"]:
+                perm = rng.permutation(n)
+                np.take(X, perm, axis=0, out=Xs)
+                np.take(y_idx, perm, out=ys)
+            else:
+                Xs, ys = X, y_idx
+            total = 0.0
+            for start in range(0, n, bs):
+                stop = min(n, start + bs)
+                total += ws.loss_and_grad(Xs[start:stop], ys[start:stop], flat, grad, alpha) * (stop - start)
+                adam.step(flat, grad)
+            loss = total / n
+            self.loss_curve_.append(loss)
+            self.n_iter_ += 1
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"training diverged (loss={loss}) at epoch {self.n_iter_}; lower learning_rate_init or scale X"
+                )
+            if early:
+                score = float(np.mean(np.argmax(forward_logits(X_val, self.coefs_, self.intercepts_), axis=1) == y_val))
+                self.validation_scores_.append(score)
+                no_improve = no_improve + 1 if score < best_score + p["tol"] else 0
+                if score > best_score:
+                    best_score, best_flat = score, flat.copy()
+            else:
+                no_improve = no_improve + 1 if loss > best_loss - p["tol"] else 0
+            best_loss = min(best_loss, loss)
+            if no_improve > p["n_iter_no_change"]:
+                break
+
+        self.loss_ = self.loss_curve_[-1]
+        self.best_loss_ = float(best_loss)
+        if early:
+            self.best_validation_score_ = best_score
+            flat[...] = best_flat
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coefs_"):
+            raise NotFittedError("This MLPClassifier instance is not fitted yet; call fit(X, y) first")
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        X = check_array(X, dtype=self._dtype)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features (columns), but MLPClassifier was fitted with {self.n_features_in_}"
+            )
+        return X
+
+    def _forward_rows(self) -> int:
+        widest = max(W.shape[1] for W in self.coefs_)
+        return _ll.chunk_rows(2 * widest * self._dtype.itemsize)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Logits, shape (n, C) with C = len(classes_) >= 2."""
+        X = self._check_X(X)
+        rows = self._forward_rows()
+        if X.shape[0] <= rows:
+            return forward_logits(X, self.coefs_, self.intercepts_)
+        out = np.empty((X.shape[0], len(self.classes_)), dtype=self._dtype)
+        for start in range(0, X.shape[0], rows):
+            out[start : start + rows] = forward_logits(X[start : start + rows], self.coefs_, self.intercepts_)
+        return out
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (n, C), columns ordered like ``classes_``."""
+        return softmax_inplace(self.decision_function(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels (values from ``classes_``)."""
+        logits = self.decision_function(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy of ``predict(X)`` against ``y``."""
+        X = self._check_X(X)
+        y = check_labels(y, X.shape[0])
+        return float(np.mean(self.predict(X) == y))
+
+    def local_linear(self, X: Any, *, chunk_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Exact local linear map of each row: ``(W, b)``, W (n, C, d), b (n, C), model dtype.
+
+        ``W[i] @ X[i] + b[i] == decision_function(X)[i]``; ``W[i]`` is the Jacobian of the
+        logits at ``X[i]`` and ``b[i]`` the masked forward pass of the intercepts.  Rows are
+        processed in chunks of ``chunk_size`` (default: sized for ~64 MB of intermediates).
+        """
+        X = self._check_X(X)
+        if chunk_size is not None and (
+            not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool) or chunk_size < 1
+        ):
+            raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
+        return _ll.local_linear(X, self.coefs_, self.intercepts_, chunk_size=chunk_size)
+
+    def activation_patterns(self, X: Any) -> np.ndarray:
+        """uint8 (n, ceil(H / 8)): ``np.packbits`` of the on/off (pre-activation > 0) pattern of all H hidden units."""
+        X = self._check_X(X)
+        return _ll.activation_patterns(X, self.coefs_, self.intercepts_)
+
+    def region_ids(self, X: Any) -> np.ndarray:
+        """int64 (n,): rows in the same linear region share an id; ids 0, 1, ... by first appearance."""
+        return _ll.region_ids_from_patterns(self.activation_patterns(X))
+
+    def hidden_activations(self, X: Any, layer: int = -1) -> np.ndarray:
+        """Post-ReLU activations (n, h) of hidden layer ``layer`` (default: the last one)."""
+        X = self._check_X(X)
+        n_hidden = len(self.coefs_) - 1
+        if not isinstance(layer, numbers.Integral) or isinstance(layer, bool) or not -n_hidden <= layer < n_hidden:
+            raise ValueError(f"layer must be an int in [{-n_hidden}, {n_hidden}) for {n_hidden} hidden layers, got {layer!r}")
+        layer = int(layer) % n_hidden
+        A = X
+        for W, b in zip(self.coefs_[: layer + 1], self.intercepts_[: layer + 1]):
+            A = A @ W
+            A += b
+            np.maximum(A, 0, out=A)
+        return A
+
+
+def _stratified_split(y_idx: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random (train, validation) index split with per-class quotas (largest remainder).
+
+    Each class keeps at least one training row when possible, so rare classes are
+    not lost; tiny classes simply get no validation rows.
+    """
+    n = y_idx.shape[0]
+    n_val = max(1, int(round(fraction * n)))
+    if n_val >= n:
+        raise ValueError(f"early_stopping needs at least 2 rows to hold out a validation set; got {n} rows")
+    perm = rng.permutation(n)
+    y_perm = y_idx[perm]
+    labels, counts = np.unique(y_perm, return_counts=True)
+    exact = fraction * counts
+    quota = np.minimum(np.floor(exact).astype(np.int64), np.maximum(counts - 1, 0))
+    short = n_val - int(quota.sum())  # >= 0 since sum(floor) <= floor(fraction * n)
+    for k in np.argsort(-(exact - np.floor(exact)), kind="stable"):
+        if short == 0:
+            break
+        if quota[k] < counts[k] - 1:
+            quota[k] += 1
+            short -= 1
+    is_val = np.zeros(n, dtype=bool)
+    for label, q in zip(labels, quota):
+        if q > 0:
+            is_val[np.flatnonzero(y_perm == label)[:q]] = True
+    if short > 0:  # every class is down to one training row: take any remaining rows
+        is_val[np.flatnonzero(~is_val)[:short]] = True
+    return np.sort(perm[~is_val]), np.sort(perm[is_val])

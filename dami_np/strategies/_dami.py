@@ -1,0 +1,155 @@
+"""DAMI (Liu et al. 2020): K-Center over each row's local linear model.
+
+Each row is represented by the local linear model of the MLP's region that holds it (see
+``_representations``); greedy K-Center over labeled + unlabeled rows, labeled rows as the
+initial centers, picks ``budget`` rows that cover the regions the labeled set misses.
+
+Choices the paper leaves open, and the defaults here:
+
+- ``bias=True``: the representation is flattened ``W(x)`` followed by ``b(x)``, i.e. the
+  whole local classifier.  Two regions can share ``W`` and differ only in ``b`` (e.g. a unit
+  whose input weights are ~0), and on standardized inputs ``b`` is on the scale of ``W x``.
+  ``bias=False`` uses ``W(x)`` only (the issue's literal "flattened W(x)").
+- ``rows="all"``: all C rows of ``W(x)``; ``"predicted"`` keeps only the predicted class's row.
+- ``normalize=False``: raw Euclidean distances (inputs are standardized already);
+  ``True`` scales every representation to unit norm (a cosine-like geometry).
+
+Exactness at scale: rows sharing an activation pattern (and, with ``rows="predicted"``, a
+predicted class) have the same representation and are collapsed before K-Center with exactly
+the same picks (``dedup``); with one hidden layer the exact low-dimensional embedding replaces
+the C*d-dimensional matrix (``method``).  The (groups, dim) matrix is built when it fits
+``memory_budget`` bytes, otherwise K-Center streams it chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ._base import register
+from ._context import QueryContext
+from ._kcenter import grouped_kcenter, kcenter
+from ._representations import DamiRepresentation
+
+__all__ = ["dami", "dami_nobias", "dami_predicted", "dami_select", "DEFAULT_MEMORY_BUDGET"]
+
+DEFAULT_MEMORY_BUDGET = 2**30  # bytes for the in-memory representation matrix
+
+
+@register("dami")
+def dami(
+    context: QueryContext,
+    budget: int,
+    rng: np.random.Generator,
+    *,
+    bias: bool = True,
+    rows: str = "all",
+    normalize: bool = False,
+    dedup: bool = True,
+    method: str = "auto",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> np.ndarray:
+    """DAMI picks: K-Center over local linear models, labeled rows as centers (deterministic)."""
+    return dami_select(
+        context.model, context.X, context.labeled, budget,
+        bias=bias, rows=rows, normalize=normalize, dedup=dedup, method=method, memory_budget=memory_budget,
+    )
+
+
+def dami_select(
+    model: Any,
+    X: np.ndarray,
+    labeled: np.ndarray,
+    budget: int,
+    *,
+    candidates: np.ndarray | None = None,
+    bias: bool = True,
+    rows: str = "all",
+    normalize: bool = False,
+    dedup: bool = True,
+    method: str = "auto",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    timings: dict[str, float] | None = None,
+) -> np.ndarray:
+    """Row positions of ``budget`` DAMI picks among ``candidates`` (default: all unlabeled rows).
+
+    K-Center runs over the labeled rows (centers) plus the candidates, so a strategy can first
+    filter candidates (e.g. by uncertainty) and then spread its picks with DAMI.  ``timings``,
+    if given, receives seconds per stage ("representations", "kcenter").
+    """
+    labeled = np.asarray(labeled, dtype=bool)
+    if not isinstance(memory_budget, (int, np.integer)) or memory_budget <= 0:
+        raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
+    cand = np.flatnonzero(~labeled) if candidates is None else np.asarray(candidates, dtype=np.int64)
+    if labeled[cand].any():
+        raise ValueError("candidates must be unlabeled rows")
+    if budget > cand.size:
+        raise ValueError(f"budget ({budget}) exceeds the number of candidate rows ({cand.size})")
+    considered = np.union1d(np.flatnonzero(labeled), cand)  # ascending row order keeps tie-breaking
+    is_center = labeled[considered]
+    clock = _Clock(timings)
+
+    with clock("representations"):
+        rep = DamiRepresentation(model, X, bias=bias, rows=rows, normalize=normalize, method=method)
+        X_rows = None if considered.size == X.shape[0] else considered
+        groups = rep.groups(X_rows) if dedup else None
+
+    if groups is None:
+        with clock("representations"):
+            points = rep.points(considered)
+        with clock("kcenter"):
+            picks = kcenter(points, is_center, budget)
+        return considered[picks]
+
+    def points_of(positions: np.ndarray) -> np.ndarray:
+        with clock("representations"):
+            return rep.points(considered[positions])
+
+    start, inner = time.perf_counter(), clock.inner
+    picks = grouped_kcenter(groups, is_center, budget, points_of, rep.dim, memory_budget=int(memory_budget))
+    clock.add("kcenter", time.perf_counter() - start - (clock.inner - inner))
+    return considered[picks]
+
+
+class _Clock:
+    """Accumulates seconds per stage into an optional dict (nested stages are not double counted)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.inner = 0.0
+
+    def add(self, stage: str, seconds: float) -> None:
+        if self.timings is not None:
+            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+
+    def __call__(self, stage: str) -> _Stage:
+        return _Stage(self, stage)
+
+
+class _Stage:
+    def __init__(self, clock: _Clock, stage: str) -> None:
+        self.clock, self.stage = clock, stage
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        seconds = time.perf_counter() - self.start
+        self.clock.add(self.stage, seconds)
+        self.clock.inner += seconds
+
+
+@register("dami_nobias")
+def dami_nobias(context: QueryContext, budget: int, rng: np.random.Generator, *, rows: str = "all",
+                normalize: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> np.ndarray:
+    """``dami`` with ``bias=False``: W(x) only (named variant for comparisons)."""
+    return dami(context, budget, rng, bias=False, rows=rows, normalize=normalize, memory_budget=memory_budget)
+
+
+@register("dami_predicted")
+def dami_predicted(context: QueryContext, budget: int, rng: np.random.Generator, *, bias: bool = True,
+                   normalize: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> np.ndarray:
+    """``dami`` with ``rows="predicted"``: only the predicted class's local model (named variant)."""
+    return dami(context, budget, rng, bias=bias, rows="predicted", normalize=normalize, memory_budget=memory_budget)

@@ -1,0 +1,181 @@
+"""Greedy K-Center helpers on top of ``dami_np.kernels``: plain, over groups of equal rows, streamed.
+
+Greedy K-Center (Gonzalez 1985; Sener & Savarese 2018) repeatedly picks the row farthest from
+its nearest center; labeled rows are the initial centers.  Ties go to the lowest row index;
+with no centers the first pick is the row farthest from the column mean (the kernel's rules).
+
+``grouped_kcenter`` runs it once per group of rows known to share a representation (DAMI: one
+activation pattern) and gives exactly the picks of the run over all rows: a group stands for
+its lowest candidate row, groups are ordered by that row, and once every remaining row is at
+distance 0 the plain run would take the remaining rows in index order, so we do the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["kcenter", "grouped_kcenter", "streamed_kcenter"]
+
+PointsFn = Callable[[np.ndarray], np.ndarray]
+_CHUNK_BYTES = 64 * 2**20
+
+
+def kcenter(points: np.ndarray, centers: np.ndarray, k: int) -> np.ndarray:
+    """``k`` greedy K-Center picks over the rows of ``points``; ``centers`` is a bool mask."""
+    from .. import kernels
+
+    centers = np.asarray(centers, dtype=bool)
+    return np.asarray(kernels.kcenter_greedy(points, int(k), centers=centers), dtype=np.int64)
+
+
+def grouped_kcenter(
+    group: np.ndarray,
+    is_center: np.ndarray,
+    k: int,
+    points_of: PointsFn,
+    dim: int,
+    *,
+    memory_budget: int,
+) -> np.ndarray:
+    """Exact K-Center picks (positions into ``group``) when rows of a group share their point.
+
+    ``group`` (m,) ids of the rows (any numbering), ``is_center`` (m,) the initial centers,
+    ``points_of(rows)`` the (len(rows), dim) float64 points of the given row positions.  The
+    (groups, dim) matrix is built when it fits ``memory_budget`` bytes, else streamed.
+    """
+    from .. import kernels
+
+    group = np.asarray(group, dtype=np.int64)
+    is_center = np.asarray(is_center, dtype=bool)
+    n_groups = int(group.max()) + 1 if group.size else 0
+    center_group = np.zeros(n_groups, dtype=bool)
+    center_group[group[is_center]] = True
+
+    candidate_rows = np.flatnonzero(~is_center)
+    cand_groups, first = np.unique(group[candidate_rows], return_index=True)
+    keep = ~center_group[cand_groups]
+    cand_groups, cand_rep = cand_groups[keep], candidate_rows[first[keep]]
+    order = np.argsort(cand_rep, kind="stable")
+    cand_groups, cand_rep = cand_groups[order], cand_rep[order]
+    n_cand = cand_groups.size
+
+    # one representative row per group: candidates (by lowest row) first, then centers
+    center_groups = np.flatnonzero(center_group)
+    first_row = np.full(n_groups, -1, dtype=np.int64)
+    present, first_of = np.unique(group, return_index=True)
+    first_row[present] = first_of
+    reps = np.concatenate([cand_rep, first_row[center_groups]])
+    centers = np.zeros(reps.size, dtype=bool)
+    centers[n_cand:] = True
+
+    picks: list[int] = []
+    k_groups = min(int(k), n_cand)
+    if k_groups and not center_groups.size:
+        counts = np.bincount(group, minlength=n_groups)[cand_groups]
+        first_pick = _farthest_from_mean(reps, counts, points_of, dim)
+        picks.append(first_pick)
+        centers[first_pick] = True
+        k_groups -= 1
+    if k_groups:
+        if reps.size * dim * 8 <= memory_budget:
+            points = points_of(reps)
+            found, radii = kernels.kcenter_greedy(points, k_groups, centers=centers, return_radii=True)
+            del points
+        else:
+            found, radii = streamed_kcenter(reps, centers, k_groups, points_of, dim, memory_budget=memory_budget)
+        found = np.asarray(found, dtype=np.int64)
+        radii = np.asarray(radii, dtype=np.float64)
+        zero = np.flatnonzero(~(radii > 0))
+        picks.extend(found[: zero[0] if zero.size else found.size].tolist())
+    rows = reps[np.asarray(picks, dtype=np.int64)]
+    return _fill_in_row_order(rows, candidate_rows, int(k))
+
+
+def _farthest_from_mean(reps: np.ndarray, counts: np.ndarray, points_of: PointsFn, dim: int) -> int:
+    """Index (into ``reps``) of the point farthest from the count-weighted mean, ties lowest."""
+    step = _chunk_rows(dim)
+    total = np.zeros(dim)
+    for start in range(0, reps.size, step):
+        total += counts[start : start + step] @ points_of(reps[start : start + step])
+    mean = total / counts.sum()
+    best, best_d = 0, -1.0
+    for start in range(0, reps.size, step):
+        diff = points_of(reps[start : start + step]) - mean
+        d = np.einsum("ij,ij->i", diff, diff)
+        j = int(np.argmax(d))
+        if d[j] > best_d:
+            best, best_d = start + j, float(d[j])
+    return best
+
+
+def _fill_in_row_order(rows: np.ndarray, candidate_rows: np.ndarray, k: int) -> np.ndarray:
+    """Complete ``rows`` to ``k`` picks with the lowest unpicked candidate rows (all at distance 0)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.size >= k:
+        return rows[:k]
+    rest = candidate_rows[~np.isin(candidate_rows, rows)][: k - rows.size]
+    return np.concatenate([rows, rest]).astype(np.int64)
+
+
+def streamed_kcenter(
+    reps: np.ndarray,
+    centers: np.ndarray,
+    k: int,
+    points_of: PointsFn,
+    dim: int,
+    *,
+    memory_budget: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy K-Center without the full matrix: points are recomputed chunk by chunk.
+
+    Chunks that fit ``memory_budget`` are kept; the rest are recomputed at every pick, so the
+    cost grows to ``k`` passes of ``points_of`` over what does not fit.  Returns the picks
+    (indices into ``reps``) and their squared radii, stopping early at the first zero radius.
+    """
+    from .. import kernels
+
+    n = reps.size
+    step = _chunk_rows(dim)
+    starts = list(range(0, n, step))
+    cache: dict[int, np.ndarray] = {}
+    cached_bytes = 0
+
+    def chunk(start: int) -> np.ndarray:
+        nonlocal cached_bytes
+        if start in cache:
+            return cache[start]
+        block = points_of(reps[start : start + step])
+        if cached_bytes + block.nbytes <= memory_budget:
+            cache[start] = block
+            cached_bytes += block.nbytes
+        return block
+
+    nearest = np.full(n, np.inf)
+    center_idx = np.flatnonzero(centers)
+    for c0 in range(0, center_idx.size, step):
+        center_points = points_of(reps[center_idx[c0 : c0 + step]])
+        for start in starts:
+            d, _ = kernels.nearest_sq_distances(chunk(start), center_points)
+            np.minimum(nearest[start : start + step], d, out=nearest[start : start + step])
+    nearest[centers] = -np.inf
+
+    picks, radii = [], []
+    for _ in range(k):
+        j = int(np.argmax(nearest))
+        radius = float(nearest[j])
+        if not radius > 0:
+            break
+        picks.append(j)
+        radii.append(radius)
+        nearest[j] = -np.inf
+        new = points_of(reps[j : j + 1])
+        for start in starts:
+            d, _ = kernels.nearest_sq_distances(chunk(start), new)
+            np.minimum(nearest[start : start + step], d, out=nearest[start : start + step])
+    return np.asarray(picks, dtype=np.int64), np.asarray(radii)
+
+
+def _chunk_rows(dim: int) -> int:
+    return max(1, _CHUNK_BYTES // (8 * max(1, dim)))

@@ -1,0 +1,102 @@
+"""Numba hot loops of greedy K-Center: one fused "add a center" pass, and center-center distances.
+
+The pass visits rows in blocks of ``BLOCK`` (blocks run in parallel, interleaved across
+threads so pruned, uneven work stays balanced). For each non-center row it either skips
+(triangle inequality) or computes the distance to the new center with the shared formula,
+lowers the row's min distance (strict ``<``: the first center reaching a value keeps it)
+and records the new nearest-center slot. In the same pass every block reports its largest
+min distance and the lowest row reaching it, so the next pick is an ``argmax`` over
+``n / BLOCK`` numbers: ties go to the lowest row whatever the thread count.
+
+Pruning rule (exact): with ``a`` the row's nearest center, ``d(x, c) >= d(a, c) - d(x, a)``,
+so ``d(a, c)^2 >= 4 d(x, a)^2`` means the new center ``c`` cannot be strictly closer. The
+test is made on computed squared distances, inflated by a relative margin (``thr`` slightly
+above 4, covering the float64 rounding of both computed values) plus a tiny absolute slack
+(subnormals), so a skip never changes a result: pruned and plain passes give the same bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba_policy import kernel, prange, types
+from ._rowdist import LANES, sq_dist
+
+__all__ = ["BLOCK", "update_pass", "center_sq_dists"]
+
+BLOCK = 512
+_SPREAD = 16
+_SLACK = 1e-290
+_CENTER_BLOCK = 16
+
+
+def _update_sigs() -> list:
+    t = types()
+    ro = lambda dt, nd=1: t.Array(dt, nd, "C", readonly=True)  # noqa: E731
+    rw = lambda dt: t.Array(dt, 1, "C")  # noqa: E731
+    return [
+        t.int64(
+            ro(dt, 2), ro(t.int64), ro(t.float64), t.int64, rw(t.float64), rw(t.int32), ro(t.float64),
+            t.boolean, t.float64, rw(t.float64), rw(t.int64),
+        )
+        for dt in (t.float32, t.float64)
+    ]
+
+
+def _center_sigs() -> list:
+    t = types()
+    return [t.void(t.Array(t.float64, 2, "C", readonly=True), t.int64, t.Array(t.float64, 1, "C", readonly=True),
+                   t.Array(t.float64, 1, "C"))]
+
+
+@kernel(_update_sigs, parallel=True)
+def update_pass(x, rows, c, slot, mind, nearest, dcc, prune, thr, blk_best, blk_arg):  # pragma: no cover
+    """Add center vector ``c`` (slot ``slot``); return the number of distances computed."""
+    m = rows.shape[0]
+    nblk = (m + BLOCK - 1) // BLOCK
+    per = (nblk + _SPREAD - 1) // _SPREAD
+    computed = 0
+    for q in prange(per * _SPREAD):
+        # Static scheduling gives each thread a contiguous range of q; spreading q over
+        # _SPREAD strips of the rows keeps uneven (pruned) work balanced across threads.
+        b = (q % _SPREAD) * per + q // _SPREAD
+        if b >= nblk:
+            continue
+        acc = np.empty(LANES)
+        best = -1.0
+        barg = -1
+        comp = 0
+        r1 = min(m, (b + 1) * BLOCK)
+        for r in range(b * BLOCK, r1):
+            md = mind[r]
+            if md < 0.0:  # a center, or already picked
+                continue
+            skip = False
+            if prune:
+                a = nearest[r]
+                if a >= 0 and md < np.inf and dcc[a] >= thr * md + _SLACK:
+                    skip = True
+            if not skip:
+                d = sq_dist(x[rows[r]], c, acc)
+                comp += 1
+                if d < md:
+                    md = d
+                    mind[r] = d
+                    nearest[r] = slot
+            if md > best:
+                best = md
+                barg = r
+        blk_best[b] = best
+        blk_arg[b] = barg
+        computed += comp
+    return computed
+
+
+@kernel(_center_sigs, parallel=True)
+def center_sq_dists(centers, s, c, out):  # pragma: no cover
+    """``out[i] = |centers[i] - c|^2`` for the first ``s`` center rows (float64)."""
+    nblk = (s + _CENTER_BLOCK - 1) // _CENTER_BLOCK
+    for b in prange(nblk):
+        acc = np.empty(LANES)
+        for i in range(b * _CENTER_BLOCK, min(s, (b + 1) * _CENTER_BLOCK)):
+            out[i] = sq_dist(centers[i], c, acc)
