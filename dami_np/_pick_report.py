@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._explain import top_features
+from ._explain import eligible_features, top_features
 from ._mlp import MLPClassifier
 from ._preprocess import TabularPreprocessor
 from ._query import query
@@ -69,7 +69,12 @@ def select_and_report(
     table["predicted"] = model.classes_[predicted_index]
     table["probability"] = proba[np.arange(len(positions)), predicted_index]
     predicted_weights = W[np.arange(len(positions)), predicted_index, :]
-    table["explanation"] = top_features(predicted_weights, preprocessor.feature_names_out_, top=top)
+    eligible = eligible_features(
+        features[positions], preprocessor.feature_names_out_, preprocessor.source_columns_
+    )
+    table["explanation"] = top_features(
+        predicted_weights, preprocessor.feature_names_out_, eligible=eligible, top=top
+    )
     return PickReport(positions=positions, table=table, cold_start=False)
 
 
