@@ -57,7 +57,7 @@ TMP = RESULTS / "tmp" / "compare_frameworks"
 IMPLS: dict[str, tuple[str, ...]] = {
     "train": ("dami-np", "torch"),
     "repr": ("dami-np", "torch-closed", "torch-jacrev", "numpy-einsum"),
-    "kcenter": ("dami-np", "torch-cdist", "numpy-gemv", "google-style"),
+    "kcenter": ("dami-np", "torch-cdist", "numpy-gemv", "google-style", "numba-prange"),
     "round": ("dami-np", "dami-np-direct", "torch-closed", "torch-jacrev", "numpy-google"),
 }
 UNITS = {"train": "s/epoch", "repr": "s", "kcenter": "s", "round": "s"}
@@ -166,7 +166,8 @@ def _stage(cfg: Config, stage: str, impl: str) -> tuple[Callable[[], None], Call
         fn = {"dami-np": lambda p, k, c: kcenter_greedy(p, k, centers=c),
               "torch-cdist": lambda p, k, c: KB.kcenter_torch_cdist(p, k, c),
               "numpy-gemv": lambda p, k, c: KB.kcenter_numpy_gemv(p, k, c),
-              "google-style": lambda p, k, c: KB.kcenter_google_style(p, k, c)}[impl]
+              "google-style": lambda p, k, c: KB.kcenter_google_style(p, k, c),
+              "numba-prange": lambda p, k, c: KB.kcenter_numba_prange(p, k, c)}[impl]
         small = np.ascontiguousarray(points[:2048])
         return (lambda: fn(small, 5, np.arange(10)),
                 lambda: fn(points, cfg.budget, labeled),
@@ -358,11 +359,12 @@ def _estimate_bytes(cfg: Config, stage: str, impl: str) -> int:
     w = cfg.n * cfg.c * cfg.d * 4
     if stage == "train":
         return 3 * x + (400 << 20)
+    google = cfg.n * cfg.labeled * 8 if impl in ("google-style", "numpy-google") else 0  # (n, centers) float64
     if stage == "kcenter":
-        return (3 if impl == "google-style" else 2) * w + (400 << 20)  # the baseline may upcast/copy
+        return 2 * w + google + (400 << 20)
     if stage in ("repr", "prep"):
         return x + 2 * w + (600 << 20)  # output + reference compare (mmap) / np.save buffers
-    return x + 2 * w + (600 << 20)  # round: W and the flattened points alias; K-Center temporaries
+    return x + 2 * w + google + (600 << 20)  # round: W and the flattened points alias; K-Center temporaries
 
 
 def _mem_available() -> int:

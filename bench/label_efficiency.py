@@ -29,7 +29,7 @@ from dami_np import datasets
 
 DEFAULT_STRATEGIES = (
     "random", "margin", "entropy", "least_confidence", "coreset", "kcenter_input", "badge",
-    "dami", "dami_nobias", "dami_predicted",
+    "dami", "dami_nobias", "dami_predicted", "boundary", "dami_margin", "dami_boundary",
 )
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -82,6 +82,41 @@ def _overall(per_dataset: dict[str, pd.DataFrame]) -> tuple[str, list[str]]:
     return "\n".join(lines), findings
 
 
+def _write_report(args: argparse.Namespace, argv: list[str] | None, per_dataset: dict[str, pd.DataFrame],
+                  sections: list[str], started: float) -> None:
+    """(Re)write the markdown report with the datasets done so far."""
+    overall, findings = _overall(per_dataset)
+    total = len([n for n in args.datasets.split(",") if n.strip()])
+    partial = "" if len(sections) == total else f" (partial: {len(sections)} of {total} datasets so far)"
+    command = "python bench/label_efficiency.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    text = "\n".join([
+        "# Label efficiency of the query strategies",
+        "",
+        f"Made by `{command.strip()}` on {_dt.date.today().isoformat()}, {_machine()}; "
+        f"dami-np {dami_np.__version__}; total {time.perf_counter() - started:.0f} s{partial}.",
+        "",
+        f"Protocol (`dami_np.simulate`): {args.seeds} seeds; per seed one stratified 70/30 split and one random "
+        f"initial set of {args.initial} labels shared by all strategies; {args.rounds} rounds of {args.batch} labels; "
+        "default `MLPClassifier` retrained each round; AULC = test accuracy averaged over the "
+        f"{args.rounds + 1} points of the curve; W/T/L = paired per seed against random on AULC (tie: |diff| < 0.005).",
+        "",
+        "## Across datasets",
+        "",
+        overall,
+        "",
+        "Computed per dataset:",
+        "",
+        *findings,
+        "",
+        "## Per dataset",
+        "",
+        *sections,
+    ])
+    tmp = args.out.with_suffix(".md.tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(datasets.names()))
@@ -121,34 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{_dataset_table(summary)}{plot_note}\n"
         )
         print(f"{name}: {seconds:.0f} s\n{summary.to_string(index=False)}\n", flush=True)
-    overall, findings = _overall(per_dataset)
-    command = "python bench/label_efficiency.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    text = "\n".join([
-        "# Label efficiency of the query strategies",
-        "",
-        f"Made by `{command.strip()}` on {_dt.date.today().isoformat()}, {_machine()}; "
-        f"dami-np {dami_np.__version__}; total {time.perf_counter() - started:.0f} s.",
-        "",
-        f"Protocol (`dami_np.simulate`): {args.seeds} seeds; per seed one stratified 70/30 split and one random "
-        f"initial set of {args.initial} labels shared by all strategies; {args.rounds} rounds of {args.batch} labels; "
-        "default `MLPClassifier` retrained each round; AULC = test accuracy averaged over the "
-        f"{args.rounds + 1} points of the curve; W/T/L = paired per seed against random on AULC (tie: |diff| < 0.005).",
-        "",
-        "## Across datasets",
-        "",
-        overall,
-        "",
-        "Computed per dataset:",
-        "",
-        *findings,
-        "",
-        "## Per dataset",
-        "",
-        *sections,
-    ])
-    tmp = args.out.with_suffix(".md.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, args.out)
+        _write_report(args, argv, per_dataset, sections, started)
     print(f"wrote {args.out}")
     return 0
 

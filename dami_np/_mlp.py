@@ -8,6 +8,7 @@ row's representation.  Numerics live in ``_mlp_math`` (training) and
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
@@ -17,12 +18,15 @@ from typing import Any
 import numpy as np
 
 from dami_np import _local_linear as _ll
+from dami_np._blas_threads import limit_blas_threads
 from dami_np._mlp_math import Adam, ParamLayout, Workspace, forward_logits, glorot_init, softmax_inplace
 from dami_np._validation import NotFittedError, check_array, check_labels, check_random_state
 
 __all__ = ["MLPClassifier", "NotFittedError"]
 
 _DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+# Training GEMMs up to this many multiply-adds run single-threaded (see _blas_threads for why).
+_SINGLE_THREAD_GEMM_MACS = 1 << 22
 
 
 class MLPClassifier:
@@ -198,7 +202,9 @@ class MLPClassifier:
         self._flat = flat
         self.coefs_, self.intercepts_ = layout.views(flat)
         self._adam = adam
-        self._train(X, y_idx, p, rng)
+        largest_gemm = min(p["batch_size"], X.shape[0]) * max(a * b for a, b in layout.coef_shapes)
+        with limit_blas_threads(1) if largest_gemm <= _SINGLE_THREAD_GEMM_MACS else contextlib.nullcontext():
+            self._train(X, y_idx, p, rng)
         return self
 
     @staticmethod

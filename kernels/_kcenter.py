@@ -38,7 +38,7 @@ _DEDUPE_MIN_PASSES = 16  # auto: grouping costs about one pass; do it when it ca
 _SPREAD_MAX_CENTERS = 2048  # farthest-first ordering of initial centers is O(S^2 D)
 _AUTO_WINDOW = 4  # pruned passes averaged before deciding
 _AUTO_MIN_SKIP = 0.2  # below this skip fraction, pruning is not worth its overhead
-_AUTO_PROBE_EVERY = 32  # plain passes between two pruned probes
+_AUTO_PROBE_EVERY = 8  # plain passes between two pruned probes (a probe costs ~1% of a pass)
 
 
 def _prune_threshold(d: int) -> float:
@@ -127,7 +127,7 @@ class _State:
 def _spread_order(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Order center rows farthest-first so early centers cover the data (better pruning)."""
     s = rows.shape[0]
-    if s <= 2 or s > _SPREAD_MAX_CENTERS or 8 * s > x.shape[0]:  # costs O(S^2 D): keep it << S passes
+    if s <= 2 or s > _SPREAD_MAX_CENTERS or 32 * s > x.shape[0]:  # O(S^2 D), serial: keep it << S passes
         return rows
     vecs = np.ascontiguousarray(x[rows], dtype=np.float64)
     order = np.empty(s, dtype=np.int64)

@@ -27,7 +27,6 @@ __all__ = ["BLOCK", "update_pass", "center_sq_dists"]
 BLOCK = 512
 _SPREAD = 16
 _SLACK = 1e-290
-_CENTER_BLOCK = 16
 
 
 def _update_sigs() -> list:
@@ -92,11 +91,13 @@ def update_pass(x, rows, c, slot, mind, nearest, dcc, prune, thr, blk_best, blk_
     return computed
 
 
-@kernel(_center_sigs, parallel=True)
+@kernel(_center_sigs, parallel=False)
 def center_sq_dists(centers, s, c, out):  # pragma: no cover
-    """``out[i] = |centers[i] - c|^2`` for the first ``s`` center rows (float64)."""
-    nblk = (s + _CENTER_BLOCK - 1) // _CENTER_BLOCK
-    for b in prange(nblk):
-        acc = np.empty(LANES)
-        for i in range(b * _CENTER_BLOCK, min(s, (b + 1) * _CENTER_BLOCK)):
-            out[i] = sq_dist(centers[i], c, acc)
+    """``out[i] = |centers[i] - c|^2`` for the first ``s`` center rows (float64).
+
+    Serial on purpose: s x D is tiny next to a pass over the rows, and a parallel region
+    costs more than it saves when other processes share the cores.
+    """
+    acc = np.empty(LANES)
+    for i in range(s):
+        out[i] = sq_dist(centers[i], c, acc)

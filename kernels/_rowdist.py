@@ -16,6 +16,10 @@ reassociation is needed), and float64 accumulation keeps float32 data accurate. 
 is never negative and is exactly 0 for identical rows (every ``t_j`` is 0).
 The NumPy mirror reproduces the order with ``cumsum`` (a strictly sequential
 accumulation) over the lane-reshaped squares.
+
+Maintenance note: Numba's on-disk cache tracks only the file that defines each kernel, and
+``sq_dist`` is inlined into kernels of other modules; after editing this file, delete
+``kernels/__pycache__/*.nbi`` (``test_numpy_mirror_is_bit_identical`` catches a stale cache).
 """
 
 from __future__ import annotations

@@ -265,3 +265,29 @@ def test_accepts_dataframe():
     a = MLPClassifier((8,), max_iter=3, random_state=0).fit(df, pd.Series(y))
     b = MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
     np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+
+
+# --- BLAS threads -----------------------------------------------------------------------------------
+def test_blas_thread_limit_is_scoped_and_restored():
+    from dami_np._blas_threads import blas_thread_controls, limit_blas_threads
+
+    controls = blas_thread_controls()
+    if not controls:
+        pytest.skip("no OpenBLAS found in this process")
+    before = [get() for get, _ in controls]
+    seen = []
+
+    class Spy(MLPClassifier):
+        def _train(self, *args, **kwargs):
+            seen.append([get() for get, _ in controls])
+            return super()._train(*args, **kwargs)
+
+    X, y = _blobs()
+    Spy((8,), max_iter=2, random_state=0).fit(X, y)  # small GEMMs: single-threaded while training
+    assert seen[-1] == [1] * len(controls)
+    assert [get() for get, _ in controls] == before
+    with pytest.raises(RuntimeError):
+        with limit_blas_threads(1):
+            assert [get() for get, _ in controls] == [min(1, b) for b in before]
+            raise RuntimeError("boom")
+    assert [get() for get, _ in controls] == before

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dami_np import MLPClassifier
 from dami_np import _local_linear as ll
@@ -197,3 +199,37 @@ def test_local_linear_rejects_bad_chunk_size():
     for bad in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="chunk_size"):
             model.local_linear(X, chunk_size=bad)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    widths=st.lists(st.integers(1, 9), min_size=0, max_size=3),
+    n_classes=st.integers(2, 5),
+    d=st.integers(1, 6),
+    n=st.integers(1, 25),
+    chunk=st.integers(1, 30),
+    seed=st.integers(0, 2**16),
+)
+def test_property_random_architectures(widths, n_classes, d, n, chunk, seed):
+    """Random weights, shapes and chunk sizes: W x + b reproduces the plain forward pass."""
+    rng = np.random.default_rng(seed)
+    sizes = [d, *widths, n_classes]
+    coefs = [rng.standard_normal((a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    intercepts = [rng.standard_normal(b) for b in sizes[1:]]
+    X = rng.standard_normal((n, d))
+    W, b = ll.local_linear(X, coefs, intercepts, chunk_size=chunk)
+    logits = X
+    for i, (Wl, bl) in enumerate(zip(coefs, intercepts)):
+        logits = logits @ Wl + bl
+        if i < len(coefs) - 1:
+            logits = np.maximum(logits, 0)
+    np.testing.assert_allclose(np.einsum("ncd,nd->nc", W, X) + b, logits, rtol=1e-9, atol=1e-9)
+    for i in range(min(n, 3)):
+        # naive product for row i via the patterns reported by activation_patterns
+        bits = np.unpackbits(ll.activation_patterns(X[i : i + 1], coefs, intercepts)[0])[: sum(widths)]
+        J = coefs[0].T
+        off = 0
+        for Wl, h in zip(coefs[1:], widths):
+            J = Wl.T @ np.diag(bits[off : off + h].astype(float)) @ J
+            off += h
+        np.testing.assert_allclose(W[i], J, rtol=1e-9, atol=1e-9)

@@ -35,6 +35,7 @@ Building blocks for new strategies: ``unlabeled_proba``/``margins`` (uncertainty
 from __future__ import annotations
 
 from ._badge import badge, badge_select, gradient_factors
+from ._boundary import boundary, boundary_distances, dami_boundary, dami_margin
 from ._base import Strategy, available, get, needs_model, option_names, register
 from ._cold_start import cold_start
 from ._context import QueryContext
@@ -57,6 +58,7 @@ __all__ = [
     "Strategy", "QueryContext", "register", "get", "available", "needs_model", "option_names", "make_context",
     "random", "least_confidence", "margin", "entropy", "coreset", "kcenter_input", "badge",
     "dami", "dami_nobias", "dami_predicted", "cold_start",
+    "boundary", "dami_margin", "dami_boundary", "boundary_distances",
     "dami_select", "DamiRepresentation", "group_ids", "kcenter", "grouped_kcenter", "streamed_kcenter",
     "unlabeled_proba", "margins", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
 ]

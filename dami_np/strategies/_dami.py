@@ -87,7 +87,9 @@ def dami_select(
         raise ValueError("candidates must be unlabeled rows")
     if budget > cand.size:
         raise ValueError(f"budget ({budget}) exceeds the number of candidate rows ({cand.size})")
-    considered = np.union1d(np.flatnonzero(labeled), cand)  # ascending row order keeps tie-breaking
+    keep = labeled.copy()
+    keep[cand] = True
+    considered = np.flatnonzero(keep)  # ascending row order keeps tie-breaking
     is_center = labeled[considered]
     clock = _Clock(timings)
 

@@ -16,18 +16,30 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["kcenter", "grouped_kcenter", "streamed_kcenter"]
+__all__ = ["kcenter", "kcenter_radii", "grouped_kcenter", "streamed_kcenter"]
 
 PointsFn = Callable[[np.ndarray], np.ndarray]
 _CHUNK_BYTES = 64 * 2**20
+_FAST_MIN_CENTERS = 32  # from this many initial centers the GEMM-screened path pays
 
 
 def kcenter(points: np.ndarray, centers: np.ndarray, k: int) -> np.ndarray:
     """``k`` greedy K-Center picks over the rows of ``points``; ``centers`` is a bool mask."""
+    return kcenter_radii(points, centers, k)[0]
+
+
+def kcenter_radii(points: np.ndarray, centers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Picks and radii of ``kernels.kcenter_greedy``; many centers take the GEMM-screened path
+    of ``_fast_kcenter``, which returns the same bits faster."""
     from .. import kernels
 
     centers = np.asarray(centers, dtype=bool)
-    return np.asarray(kernels.kcenter_greedy(points, int(k), centers=centers), dtype=np.int64)
+    if kernels.NUMBA_ENABLED and int(centers.sum()) >= _FAST_MIN_CENTERS and k > 0:
+        from ._fast_kcenter import kcenter_with_centers
+
+        return kcenter_with_centers(np.asarray(points, dtype=np.float64), centers, int(k))
+    picks, radii = kernels.kcenter_greedy(points, int(k), centers=centers, return_radii=True)
+    return np.asarray(picks, dtype=np.int64), np.asarray(radii, dtype=np.float64)
 
 
 def grouped_kcenter(
@@ -45,30 +57,29 @@ def grouped_kcenter(
     ``points_of(rows)`` the (len(rows), dim) float64 points of the given row positions.  The
     (groups, dim) matrix is built when it fits ``memory_budget`` bytes, else streamed.
     """
-    from .. import kernels
-
     group = np.asarray(group, dtype=np.int64)
     is_center = np.asarray(is_center, dtype=bool)
     n_groups = int(group.max()) + 1 if group.size else 0
+    m = group.size
     center_group = np.zeros(n_groups, dtype=bool)
     center_group[group[is_center]] = True
-
     candidate_rows = np.flatnonzero(~is_center)
-    cand_groups, first = np.unique(group[candidate_rows], return_index=True)
-    keep = ~center_group[cand_groups]
-    cand_groups, cand_rep = cand_groups[keep], candidate_rows[first[keep]]
-    order = np.argsort(cand_rep, kind="stable")
-    cand_groups, cand_rep = cand_groups[order], cand_rep[order]
-    n_cand = cand_groups.size
+    positions = np.arange(m, dtype=np.int64)
 
-    # one representative row per group: candidates (by lowest row) first, then centers
+    # one representative row per group: for candidate groups their lowest row (so the groups,
+    # taken in the order of those rows, break ties like the rows would), then center groups
+    cand_first = np.full(n_groups, m, dtype=np.int64)
+    np.minimum.at(cand_first, group[candidate_rows], candidate_rows)
+    cand_rep = np.flatnonzero((cand_first[group] == positions) & ~center_group[group])  # ascending
+    n_cand = cand_rep.size
     center_groups = np.flatnonzero(center_group)
-    first_row = np.full(n_groups, -1, dtype=np.int64)
-    present, first_of = np.unique(group, return_index=True)
-    first_row[present] = first_of
-    reps = np.concatenate([cand_rep, first_row[center_groups]])
+    center_first = np.full(n_groups, m, dtype=np.int64)
+    center_rows = np.flatnonzero(is_center)
+    np.minimum.at(center_first, group[center_rows], center_rows)
+    reps = np.concatenate([cand_rep, center_first[center_groups]])
     centers = np.zeros(reps.size, dtype=bool)
     centers[n_cand:] = True
+    cand_groups = group[cand_rep]
 
     picks: list[int] = []
     k_groups = min(int(k), n_cand)
@@ -80,9 +91,7 @@ def grouped_kcenter(
         k_groups -= 1
     if k_groups:
         if reps.size * dim * 8 <= memory_budget:
-            points = points_of(reps)
-            found, radii = kernels.kcenter_greedy(points, k_groups, centers=centers, return_radii=True)
-            del points
+            found, radii = kcenter_radii(points_of(reps), centers, k_groups)
         else:
             found, radii = streamed_kcenter(reps, centers, k_groups, points_of, dim, memory_budget=memory_budget)
         found = np.asarray(found, dtype=np.int64)
@@ -152,13 +161,26 @@ def streamed_kcenter(
             cached_bytes += block.nbytes
         return block
 
+    def point(j: int) -> np.ndarray:
+        start = (j // step) * step  # from its chunk, so it is bit-identical to the row used there
+        return chunk(start)[j - start : j - start + 1]
+
     nearest = np.full(n, np.inf)
     center_idx = np.flatnonzero(centers)
-    for c0 in range(0, center_idx.size, step):
-        center_points = points_of(reps[center_idx[c0 : c0 + step]])
-        for start in starts:
-            d, _ = kernels.nearest_sq_distances(chunk(start), center_points)
-            np.minimum(nearest[start : start + step], d, out=nearest[start : start + step])
+    if center_idx.size:
+        center_points = np.concatenate(
+            [chunk(s)[centers[s : s + step]] for s in starts if centers[s : s + step].any()]
+        )
+        for c0 in range(0, center_points.shape[0], step):
+            block = center_points[c0 : c0 + step]
+            for start in starts:
+                if kernels.NUMBA_ENABLED and block.shape[0] >= _FAST_MIN_CENTERS:
+                    from ._fast_kcenter import screened_nearest  # same bits, GEMM-screened
+
+                    d = screened_nearest(chunk(start), block)[0]
+                else:
+                    d, _ = kernels.nearest_sq_distances(chunk(start), block)
+                np.minimum(nearest[start : start + step], d, out=nearest[start : start + step])
     nearest[centers] = -np.inf
 
     picks, radii = [], []
@@ -170,7 +192,7 @@ def streamed_kcenter(
         picks.append(j)
         radii.append(radius)
         nearest[j] = -np.inf
-        new = points_of(reps[j : j + 1])
+        new = point(j)
         for start in starts:
             d, _ = kernels.nearest_sq_distances(chunk(start), new)
             np.minimum(nearest[start : start + step], d, out=nearest[start : start + step])

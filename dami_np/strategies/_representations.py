@@ -33,15 +33,35 @@ ROWS = ("all", "predicted")
 
 
 def group_ids(packed: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
-    """int64 ids, equal exactly for equal rows of ``packed`` (and equal ``extra``), any numbering."""
+    """int64 ids, equal exactly for equal rows of ``packed`` (and equal ``extra``), any numbering.
+
+    Rows are read as 64-bit words and hashed; ids come from the hashes, and a check that all
+    rows sharing an id are bit-identical guards against collisions (then an exact sort-based
+    grouping is used).
+    """
     n = packed.shape[0]
     if extra is not None:
         packed = np.concatenate([packed, np.asarray(extra, dtype="<i8")[:, None].view(np.uint8)], axis=1)
-    if n == 0 or packed.shape[1] == 0:
+    width = packed.shape[1]
+    if n == 0 or width == 0:
         return np.zeros(n, dtype=np.int64)
-    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
-    _, inverse = np.unique(keys, return_inverse=True)
-    return inverse.ravel().astype(np.int64, copy=False)
+    words = np.zeros((n, -(-width // 8) * 8), dtype=np.uint8)
+    words[:, :width] = packed
+    words = words.view(np.uint64)
+    if words.shape[1] == 1:
+        return np.unique(words[:, 0], return_inverse=True)[1].ravel().astype(np.int64, copy=False)
+    key = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(words.shape[1]):
+            key ^= words[:, j]
+            key *= np.uint64(0x9E3779B97F4A7C15 | (2 * j + 1))
+            key ^= key >> np.uint64(29)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.ravel().astype(np.int64, copy=False)
+    if (words == words[first[inverse]]).all():
+        return inverse
+    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, width))).ravel()  # a collision: exact
+    return np.unique(keys, return_inverse=True)[1].ravel().astype(np.int64, copy=False)
 
 
 class DamiRepresentation:
@@ -98,26 +118,38 @@ class DamiRepresentation:
         """(len(rows), dim) float64 points of ``rows`` (positions into ``X``), chunk by chunk."""
         rows = np.asarray(rows, dtype=np.int64)
         out = np.empty((rows.size, self.dim), dtype=np.float64)
-        step = max(1, _CHUNK_BYTES // (8 * max(self.dim, self.n_classes * self.n_features, 1)))
-        compute = self._embedded if self.factor is not None else self._direct
-        for start in range(0, rows.size, step):
-            out[start : start + step] = compute(rows[start : start + step])
+        if self.factor is not None:
+            self._embedded(rows, out)
+        else:
+            step = max(1, _CHUNK_BYTES // (8 * max(self.direct_dim, self.n_classes * self.n_features, 1)))
+            for start in range(0, rows.size, step):
+                out[start : start + step] = self._direct(rows[start : start + step])
         if self.normalize:
             norms = np.sqrt(np.einsum("ij,ij->i", out, out))
             np.divide(out, norms[:, None], out=out, where=norms[:, None] > 0)
         return out
 
-    def _embedded(self, rows: np.ndarray) -> np.ndarray:
+    def _embedded(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """``u(x) @ F`` for ``rows`` into ``out``, through one reused (chunk, H [+1]) buffer."""
         H = int(self.model.coefs_[0].shape[1])
-        u = np.unpackbits(self.patterns[rows], axis=1, count=H).astype(np.float64)
-        if self.rows == "predicted":
-            cls = self.predicted[rows]
-            u *= np.asarray(self.model.coefs_[1], dtype=np.float64).T[cls]
-            if self.bias:
-                u = np.concatenate([u, np.asarray(self.model.intercepts_[1], dtype=np.float64)[cls][:, None]], axis=1)
-        elif self.bias:
-            u = np.concatenate([u, np.ones((rows.size, 1))], axis=1)
-        return u @ self.factor
+        width = self.factor.shape[0]
+        step = max(1, _CHUNK_BYTES // (8 * width))
+        u = np.empty((min(step, rows.size), width))
+        A2T = np.asarray(self.model.coefs_[1], dtype=np.float64).T if self.rows == "predicted" else None
+        b2 = np.asarray(self.model.intercepts_[1], dtype=np.float64)
+        for start in range(0, rows.size, step):
+            chunk = rows[start : start + step]
+            m = chunk.size
+            buf = u[:m]
+            buf[:, :H] = np.unpackbits(self.patterns[chunk], axis=1, count=H)
+            if A2T is not None:
+                cls = self.predicted[chunk]
+                buf[:, :H] *= A2T[cls]
+                if self.bias:
+                    buf[:, H] = b2[cls]
+            elif self.bias:
+                buf[:, H] = 1.0
+            np.matmul(buf, self.factor, out=out[start : start + m])
 
     def _direct(self, rows: np.ndarray) -> np.ndarray:
         W, b = self.model.local_linear(self.X[rows])

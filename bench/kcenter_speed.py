@@ -1,0 +1,192 @@
+"""Greedy K-Center speed: dami_np.kernels vs the usual implementations, side by side in one process.
+
+    python bench/kcenter_speed.py --quick      # small shapes, about a minute
+    python bench/kcenter_speed.py              # 100k x 640 and 300k x 64, 500 picks from 100 centers
+    python bench/kcenter_speed.py --big        # also 1M x 640 clustered, 1000 picks from 1000 centers (ours only, 2.5 GB)
+
+Data is float32: "gaussian" = standard normal rows (no structure: no exact method can skip
+work), "clustered" = 50 Gaussian blobs (means ~ N(0, 1), within-blob std ``--blob-std``),
+"dami W(x)" (``--dami``) = flattened Jacobians of a small ReLU MLP trained on satimage.
+Prints the machine, then per case the time of every implementation (median of
+``--repeat`` runs), its ratio to ``dami auto``, whether its picks equal ours, and the
+memory-bandwidth floor of a brute-force pass per pick (k * n * D * 4 bytes / 35 GB/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _kcenter_baselines as KB  # noqa: E402
+
+from dami_np import kernels as K  # noqa: E402
+
+FLOOR_BYTES_PER_S = 35e9
+
+
+@dataclass
+class Case:
+    n: int
+    d: int
+    n_centers: int
+    k: int
+    data: str
+    impls: tuple[str, ...]
+
+
+def make_data(kind: str, n: int, d: int, blob_std: float, seed: int = 0) -> np.ndarray:
+    """float32 (n, d) rows: standard normal, or 50 Gaussian blobs; generated in chunks."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((n, d), dtype=np.float32)
+    means = rng.standard_normal((50, d), dtype=np.float32)
+    step = max(1, (64 << 20) // (4 * d))
+    for i in range(0, n, step):
+        m = min(step, n - i)
+        block = rng.standard_normal((m, d), dtype=np.float32)
+        if kind == "clustered":
+            block *= np.float32(blob_std)
+            block += means[rng.integers(0, 50, m)]
+        x[i : i + m] = block
+    return x
+
+
+def make_dami_data(n: int, hidden: int = 32, seed: int = 0) -> np.ndarray:
+    """Real DAMI representations: flattened W(x) of a small ReLU MLP trained on satimage,
+    for a pool of ``n`` rows (bundled rows plus small noise); float32 (n, 6 * 36)."""
+    from dami_np import MLPClassifier, datasets
+
+    X, y = datasets.load("satimage")
+    X = X.to_numpy(dtype=np.float32)
+    X = (X - X.mean(0)) / (X.std(0) + 1e-6)
+    model = MLPClassifier((hidden,), max_iter=20, random_state=seed).fit(X, y.to_numpy())
+    rng = np.random.default_rng(seed)
+    pool = X[rng.integers(0, X.shape[0], n)] + np.float32(0.05) * rng.standard_normal((n, X.shape[1]), dtype=np.float32)
+    W, _ = model.local_linear(pool)
+    return np.ascontiguousarray(W.reshape(n, -1), dtype=np.float32)
+
+
+def impl_table(threads: int) -> dict[str, Callable[[np.ndarray, int, np.ndarray], np.ndarray]]:
+    table: dict[str, Callable] = {
+        "dami auto": lambda p, k, c: K.kcenter_greedy(p, k, c, method="auto"),
+        "dami plain": lambda p, k, c: K.kcenter_greedy(p, k, c, method="plain"),
+        "dami pruned": lambda p, k, c: K.kcenter_greedy(p, k, c, method="pruned"),
+        "numba prange (plain loop)": KB.kcenter_numba_prange,
+        "numpy gemv": KB.kcenter_numpy_gemv,
+        "google style": KB.kcenter_google_style,
+    }
+    if KB.torch_available():
+        import torch
+
+        torch.set_num_threads(threads)
+        table["torch cdist"] = KB.kcenter_torch_cdist
+    return table
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    parts = [
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB",
+        f"Python {platform.python_version()}, NumPy {np.__version__}",
+        f"numba threads {K.get_num_threads()} (NUMBA_ENABLED={K.NUMBA_ENABLED})",
+    ]
+    try:
+        import numba
+
+        parts.append(f"Numba {numba.__version__}")
+    except ImportError:
+        pass
+    if KB.torch_available():
+        import torch
+
+        parts.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    return "; ".join(parts)
+
+
+def run(case: Case, table: dict, repeat: int, blob_std: float) -> list[tuple[str, float, bool]]:
+    x = make_dami_data(case.n) if case.data == "dami W(x)" else make_data(case.data, case.n, case.d, blob_std)
+    centers = np.random.default_rng(1).choice(case.n, case.n_centers, replace=False)
+    results = []
+    ours = None
+    for name in case.impls:
+        if name not in table:
+            continue
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            picks = table[name](x, case.k, centers)
+            times.append(time.perf_counter() - t0)
+        if ours is None:
+            ours = picks
+        results.append((name, statistics.median(times), bool(np.array_equal(picks, ours))))
+        print(f"  {name:<28s} {results[-1][1]:9.2f} s", file=sys.stderr, flush=True)
+    return results
+
+
+def warm_up(table: dict) -> None:
+    x = make_data("clustered", 500, 8, 0.3)
+    for f in table.values():
+        f(x, 5, np.arange(3))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small shapes (20k x 640, 60k x 64; 100 picks from 20 centers)")
+    ap.add_argument("--big", action="store_true", help="add 1M x 640 clustered, 1000 picks from 1000 centers (ours only)")
+    ap.add_argument("--dami", action="store_true", help="add real DAMI W(x) (MLP on satimage, 100k-row pool, D=216)")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=K.get_num_threads())
+    ap.add_argument("--blob-std", type=float, default=0.25, help="within-blob std of clustered data (means ~ N(0,1))")
+    ap.add_argument("--skip", nargs="*", default=[], help="implementation names to leave out, e.g. 'google style'")
+    args = ap.parse_args()
+
+    K.set_num_threads(args.threads)
+    table = {k: v for k, v in impl_table(args.threads).items() if k not in set(args.skip)}
+    everyone = tuple(table)
+    shapes = [(20_000, 640, 20, 100), (60_000, 64, 20, 100)] if args.quick else [(100_000, 640, 100, 500), (300_000, 64, 100, 500)]
+    cases = [Case(n, d, c, k, kind, everyone) for (n, d, c, k) in shapes for kind in ("gaussian", "clustered")]
+    if args.dami:
+        cases.append(Case(20_000 if args.quick else 100_000, 216, 100, 500, "dami W(x)", everyone))
+    if args.big:
+        cases.append(Case(1_000_000, 640, 1000, 1000, "clustered", ("dami auto",)))
+
+    print(f"# Greedy K-Center speed ({time.strftime('%Y-%m-%d %H:%M')})\n")
+    print(f"Machine: {machine()}  ")
+    print(f"Load average at start: {os.getloadavg()[0]:.2f} (other processes share these cores)  ")
+    print(f"Command: python {' '.join(sys.argv)}\n")
+    warm_up(table)
+    for case in cases:
+        title = f"{case.data}, {case.n:,} x {case.d} float32, {case.k} picks from {case.n_centers} centers"
+        print(f"## {title}\n", flush=True)
+        print(title, file=sys.stderr, flush=True)
+        res = run(case, table, args.repeat, args.blob_std)
+        base = res[0][1]
+        floor = case.k * case.n * case.d * 4 / FLOOR_BYTES_PER_S
+        print("| implementation | time (s) | time / dami auto | same picks as dami auto |")
+        print("|---|---:|---:|:---:|")
+        for name, t, same in res:
+            print(f"| {name} | {t:.2f} | {t / base:.2f}x | {'yes' if same else 'NO'} |")
+        print(f"\nBandwidth floor of one brute-force pass per pick: {floor:.2f} s (dami auto = {base / floor:.2f}x floor)\n")
+    print(f"Load average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""Greedy K-Center kernels against the naive reference, for every method."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dami_np import kernels as K
+from dami_np.kernels import _kcenter as KC
+
+from test_kernels_reference import ref_kcenter
+
+METHODS = K.METHODS
+
+
+def _gauss(n, d, dtype, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, d)).astype(dtype)
+
+
+def _blobs(n, d, n_blobs, dtype, seed=1):
+    rng = np.random.default_rng(seed)
+    mu = rng.standard_normal((n_blobs, d)) * 5.0
+    return (mu[rng.integers(0, n_blobs, n)] + 0.2 * rng.standard_normal((n, d))).astype(dtype)
+
+
+def _dupes(n, d, n_unique, dtype, seed=2):
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((n_unique, d))
+    return base[rng.integers(0, n_unique, n)].astype(dtype)
+
+
+def _check_all_methods(x, k, centers):
+    ref_p, ref_r = ref_kcenter(x, k, centers)
+    for m in METHODS:
+        p, r = K.kcenter_greedy(x, k, centers, return_radii=True, method=m)
+        assert p.dtype == np.int64 and r.dtype == np.float64
+        np.testing.assert_array_equal(p, ref_p, err_msg=f"method={m}")
+        np.testing.assert_array_equal(r, ref_r, err_msg=f"method={m}")
+    return ref_p, ref_r
+
+
+def _assert_valid(p, n, centers_mask, k):
+    assert len(p) == k and len(set(p.tolist())) == k
+    assert not centers_mask[p].any()
+    assert ((0 <= p) & (p < n)).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [3, 40, 70])
+def test_gaussian_with_centers(dtype, d):
+    x = _gauss(300, d, dtype)
+    centers = np.array([5, 17, 17, 250])  # repeated index is fine
+    p, _ = _check_all_methods(x, 30, centers)
+    mask = np.zeros(300, bool)
+    mask[centers] = True
+    _assert_valid(p, 300, mask, 30)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clustered_many_blobs(dtype):
+    x = _blobs(600, 20, 40, dtype)
+    _check_all_methods(x, 60, np.arange(0, 600, 37))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_many_exact_duplicates_and_fill(dtype):
+    x = _dupes(200, 6, 15, dtype)
+    centers = np.arange(0, 200, 9)
+    # k = n - |centers| forces picks among rows at distance 0 (duplicates of centers/picks)
+    k = 200 - len(centers)
+    p, r = _check_all_methods(x, k, centers)
+    assert sorted(p.tolist()) == sorted(set(range(200)) - set(centers.tolist()))
+    assert (r[15:] == 0).all()
+    assert np.all(np.diff(r) <= 0)  # coverage radius never grows
+
+
+def test_duplicates_without_centers():
+    x = _dupes(150, 4, 10, np.float64)
+    _check_all_methods(x, 40, None)
+
+
+def test_all_equal_rows():
+    x = np.ones((30, 5), dtype=np.float32)
+    for m in METHODS:
+        p, r = K.kcenter_greedy(x, 7, [3, 4], return_radii=True, method=m)
+        np.testing.assert_array_equal(p, [0, 1, 2, 5, 6, 7, 8])
+        assert (r == 0).all()
+        p, r = K.kcenter_greedy(x, 3, None, return_radii=True, method=m)
+        np.testing.assert_array_equal(p, [0, 1, 2])
+        assert (r == 0).all()
+
+
+def test_n_equals_one_and_k_zero():
+    x = np.array([[1.0, 2.0]])
+    for m in METHODS:
+        p, r = K.kcenter_greedy(x, 1, method=m, return_radii=True)
+        np.testing.assert_array_equal(p, [0])
+        np.testing.assert_array_equal(r, [0.0])
+        p = K.kcenter_greedy(x, 0, [0], method=m)
+        assert p.dtype == np.int64 and p.shape == (0,)
+        p, r = K.kcenter_greedy(x, 0, return_radii=True, method=m)
+        assert p.shape == (0,) and r.shape == (0,) and r.dtype == np.float64
+        with pytest.raises(ValueError, match="k=1 exceeds.*1 rows - 1 centers = 0"):
+            K.kcenter_greedy(x, 1, [0], method=m)
+
+
+def test_k_equals_available_returns_every_other_row():
+    x = _gauss(50, 3, np.float64)
+    p, _ = _check_all_methods(x, 45, [0, 10, 20, 30, 40])
+    assert sorted(p.tolist()) == sorted(set(range(50)) - {0, 10, 20, 30, 40})
+
+
+def test_k_too_large_message_names_numbers():
+    x = _gauss(10, 2, np.float64)
+    with pytest.raises(ValueError, match=r"k=9 exceeds the rows available to pick: 10 rows - 2 centers = 8"):
+        K.kcenter_greedy(x, 9, [1, 2])
+
+
+def test_empty_centers_and_mask_forms_agree():
+    x = _gauss(120, 5, np.float32)
+    ref = K.kcenter_greedy(x, 10)
+    for c in ([], np.array([], dtype=np.int64), np.zeros(120, dtype=bool), np.array([])):
+        np.testing.assert_array_equal(K.kcenter_greedy(x, 10, c), ref)
+    ref_p, ref_r = ref_kcenter(x, 10)
+    np.testing.assert_array_equal(ref, ref_p)
+    mask = np.zeros(120, dtype=bool)
+    mask[[3, 50, 77]] = True
+    for m in METHODS:
+        np.testing.assert_array_equal(
+            K.kcenter_greedy(x, 12, mask, method=m), K.kcenter_greedy(x, 12, [77, 3, 50], method=m)
+        )
+
+
+def test_first_pick_is_farthest_from_mean_with_radius():
+    x = np.array([[0.0, 0.0], [1.0, 0.0], [9.0, 0.0], [2.0, 0.0]])
+    p, r = K.kcenter_greedy(x, 2, return_radii=True)
+    assert p[0] == 2
+    np.testing.assert_allclose(r[0], 9.0 - x[:, 0].mean())
+    assert p[1] == 0 and r[1] == 9.0
+
+
+def test_read_only_fortran_and_int_inputs():
+    x = _blobs(200, 12, 10, np.float64)
+    ref = K.kcenter_greedy(x, 25, [1, 2, 3])
+    ro = x.copy()
+    ro.flags.writeable = False
+    f = np.asfortranarray(x)
+    centers = np.array([1, 2, 3])
+    centers.flags.writeable = False
+    for m in METHODS:
+        np.testing.assert_array_equal(K.kcenter_greedy(ro, 25, centers, method=m), ref)
+        np.testing.assert_array_equal(K.kcenter_greedy(f, 25, centers, method=m), ref)
+    xi = np.random.default_rng(3).integers(-20, 20, size=(100, 7))
+    p = K.kcenter_greedy(xi, 15, [0])
+    np.testing.assert_array_equal(p, K.kcenter_greedy(xi.astype(np.float64), 15, [0]))
+    np.testing.assert_array_equal(p, ref_kcenter(xi, 15, [0])[0])
+
+
+def test_float32_and_float64_same_picks_on_exact_data():
+    xi = np.random.default_rng(4).integers(0, 8, size=(150, 9))
+    p32 = K.kcenter_greedy(xi.astype(np.float32), 30, [5])
+    p64 = K.kcenter_greedy(xi.astype(np.float64), 30, [5])
+    np.testing.assert_array_equal(p32, p64)
+
+
+@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="thread count only matters with Numba")
+def test_same_picks_with_one_and_two_threads():
+    x = _blobs(3000, 16, 30, np.float32)
+    dup = np.vstack([x, x[:500]])  # duplicates too
+    before = K.get_num_threads()
+    try:
+        results = {}
+        for t in (1, min(2, _max_threads())):
+            K.set_num_threads(t)
+            assert K.get_num_threads() == t
+            results[t] = [K.kcenter_greedy(dup, 80, np.arange(0, 3500, 101), return_radii=True, method=m) for m in METHODS]
+        for a, b in zip(*results.values()):
+            np.testing.assert_array_equal(a[0], b[0])
+            np.testing.assert_array_equal(a[1], b[1])
+    finally:
+        K.set_num_threads(before)
+
+
+def _max_threads() -> int:
+    import numba
+
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.array([1.0, 2.0]), "2-D"),
+        (np.zeros((2, 2, 2)), "2-D"),
+        (np.array([[1.0, np.nan]]), "NaN or infinite"),
+        (np.array([[1.0], [np.inf]]), "NaN or infinite"),
+        (np.array([[1e200, 0.0]]), "magnitude"),
+        (np.array([[1 + 1j]]), "real numbers"),
+    ],
+)
+def test_rejects_bad_points(bad, match):
+    with pytest.raises(ValueError, match=match):
+        K.kcenter_greedy(bad, 1)
+
+
+def test_rejects_bad_arguments():
+    x = _gauss(10, 2, np.float64)
+    with pytest.raises(ValueError, match="method"):
+        K.kcenter_greedy(x, 1, method="fast")
+    for k in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="k must be"):
+            K.kcenter_greedy(x, k)
+    with pytest.raises(ValueError, match=r"in \[0, 10\)"):
+        K.kcenter_greedy(x, 1, [10])
+    with pytest.raises(ValueError, match=r"in \[0, 10\)"):
+        K.kcenter_greedy(x, 1, [-1])
+    with pytest.raises(ValueError, match="shape"):
+        K.kcenter_greedy(x, 1, np.zeros(9, dtype=bool))
+    with pytest.raises(ValueError, match="integer row indices"):
+        K.kcenter_greedy(x, 1, [0.5])
+    assert K.kcenter_greedy(x, 1, np.int64(3) * np.ones(1, dtype=np.int64)).shape == (1,)
+    assert K.kcenter_greedy(x, np.int64(2)).shape == (2,)
+
+
+@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="pruning is a Numba path")
+def test_pruning_really_skips_on_clustered_data(monkeypatch):
+    """The equality tests above only mean something if the pruned branch actually runs."""
+    skips: list[float] = []
+    orig = KC._AutoPrune.record
+
+    def spy(self, pruned, skip):
+        if pruned:
+            skips.append(skip)
+        orig(self, pruned, skip)
+
+    monkeypatch.setattr(KC._AutoPrune, "record", spy)
+    x = _blobs(4000, 8, 20, np.float32)
+    K.kcenter_greedy(x, 100, np.arange(0, 4000, 200), method="pruned")
+    assert len(skips) > 100 and np.mean(skips[-50:]) > 0.5
+
+
+def test_auto_policy_switches_off_and_probes():
+    pol = KC._AutoPrune("auto")
+    for _ in range(4):
+        assert pol.want()
+        pol.record(True, 0.0)
+    wants = [pol.want() for _ in range(KC._AUTO_PROBE_EVERY)]
+    assert wants[-1] and not any(wants[:-1])  # plain passes, then one probe
+    pol.record(True, 0.9)
+    assert pol.pruning and pol.want()
+    assert not KC._AutoPrune("plain").want()
+    assert KC._AutoPrune("pruned").want()
+
+
+@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="grouping kernel is a Numba path")
+def test_grouping_identical_rows_matches_numpy_unique():
+    from dami_np.kernels._dedupe import group_identical_rows
+
+    x = _dupes(500, 5, 40, np.float32)
+    x[7] = -0.0 * x[7] + 0.0  # values unchanged, still a duplicate of itself
+    g = group_identical_rows(x)
+    _, first, inv = np.unique(x, axis=0, return_index=True, return_inverse=True)
+    np.testing.assert_array_equal(g.rows, np.sort(first))
+    np.testing.assert_array_equal(g.rows[g.group_of], first[inv.reshape(-1)])

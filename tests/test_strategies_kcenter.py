@@ -1,0 +1,115 @@
+"""K-Center baselines (kcenter_input, coreset) and the cold-start rule, on hand-checkable points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dami_np import query
+from dami_np.strategies import available
+
+# 1-D points on a line (second column constant): easy to follow by hand
+LINE = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [6.0, 0.0], [10.0, 0.0], [10.5, 0.0], [3.0, 0.0]])
+
+
+class HiddenModel:
+    """Fitted fake MLP whose last hidden layer is the *second* input column only."""
+
+    classes_ = np.array([0, 1])
+    n_features_in_ = 2
+    coefs_ = [np.zeros((2, 1)), np.zeros((1, 2))]
+
+    def hidden_activations(self, X, layer=-1):
+        return np.asarray(X, dtype=np.float64)[:, 1:]
+
+    def predict_proba(self, X):
+        return np.full((len(X), 2), 0.5)
+
+
+def test_kcenter_input_by_hand():
+    y = np.array([0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan])  # row 0 (x=0) is labeled
+    # farthest from x=0 is 10.5 (row 5); then from {0, 10.5}: x=6 (row 3, 4.5 away; x=3 is 3 away);
+    # then from {0, 6, 10.5}: x=3 (row 6, 3 away; x=2 is 2 away, x=10 is 0.5 away)
+    got = query(LINE, y, 3, strategy="kcenter_input", preprocess=False)
+    np.testing.assert_array_equal(got, [5, 3, 6])
+
+
+def test_kcenter_input_with_nothing_labeled_starts_farthest_from_the_mean():
+    # mean x = 32.5 / 7 = 4.64: farthest is 10.5 (row 5), then 0 (row 0), then 6 (row 3, 4.5 from 10.5)
+    got = query(LINE, [None] * 7, 3, strategy="kcenter_input", preprocess=False)
+    np.testing.assert_array_equal(got, [5, 0, 3])
+
+
+def test_coreset_uses_the_hidden_layer_not_the_inputs():
+    X = np.array([[0.0, 0.0], [100.0, 0.1], [1.0, 5.0], [2.0, 3.0]])
+    y = np.array([0, np.nan, np.nan, np.nan])
+    got = query(X, y, 2, strategy="coreset", model=HiddenModel())
+    # hidden values 0, 0.1, 5, 3: farthest from 0 is row 2, then row 3 (2 from 5, 3 from 0)
+    np.testing.assert_array_equal(got, [2, 3])
+    assert query(X, y, 1, strategy="kcenter_input", preprocess=False).tolist() == [1]
+
+
+MODEL_BASED = [s for s in available() if s not in ("random", "kcenter_input")]
+
+
+@pytest.mark.parametrize("strategy", MODEL_BASED)
+def test_cold_start_zero_labels_is_kcenter_on_inputs(strategy):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = [None] * 30
+    expected = query(X, y, 5, strategy="kcenter_input")
+    got = query(X, y, 5, strategy=strategy, random_state=1)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got, query(X, y, 5, strategy=strategy, random_state=2))
+
+
+@pytest.mark.parametrize("strategy", MODEL_BASED)
+def test_one_class_falls_back_to_kcenter_with_labeled_centers(strategy):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 3))
+    y = np.array(["a"] * 4 + [None] * 26, dtype=object)
+    got = query(X, y, 5, strategy=strategy, random_state=0)
+    np.testing.assert_array_equal(got, query(X, y, 5, strategy="kcenter_input"))
+    assert not set(got) & {0, 1, 2, 3}
+
+
+def test_a_fitted_model_is_used_even_with_one_labeled_class():
+    X = np.array([[0.0, 0.0], [100.0, 0.1], [1.0, 5.0], [2.0, 3.0]])
+    y = np.array([0, np.nan, np.nan, np.nan])  # one class, but the model is fitted: coreset proper
+    np.testing.assert_array_equal(query(X, y, 2, strategy="coreset", model=HiddenModel()), [2, 3])
+
+
+# ---------------------------------------------------------------- the fast path equals the kernel
+@pytest.mark.parametrize(
+    "n, dim, n_centers, k, distinct",
+    [
+        (400, 3, 40, 30, None),  # one screening stage
+        (3000, 12, 600, 150, None),  # strided first stage + active-set refreshes
+        (800, 5, 100, 500, 60),  # many duplicates: zero-distance tail in row order
+        (300, 40, 33, 267, None),  # every row picked
+        (600, 6, 80, 40, "offset"),  # far from the origin: float32 screening alone would misrank
+    ],
+)
+@pytest.mark.parametrize("small_active_sets", [False, True])
+def test_gemm_screened_kcenter_is_bit_identical_to_the_kernel(n, dim, n_centers, k, distinct, small_active_sets, monkeypatch):
+    from dami_np import kernels
+    from dami_np.strategies import _fast_kcenter
+    from dami_np.strategies._fast_kcenter import kcenter_with_centers
+
+    if small_active_sets:  # force many re-selections of the active set
+        monkeypatch.setattr(_fast_kcenter, "_ACTIVE_MIN", 4)
+        monkeypatch.setattr(_fast_kcenter, "_ACTIVE_PER_PICK", 0)
+        monkeypatch.setattr(_fast_kcenter, "_SCREEN_FIRST", 8)
+
+    rng = np.random.default_rng(n + dim)
+    points = rng.normal(size=(n, dim)) * rng.uniform(0.1, 10, size=dim)
+    if distinct == "offset":
+        points = 1e3 + points * 1e-3
+    elif distinct:
+        points = points[rng.integers(0, distinct, size=n)].round(1)
+    centers = np.zeros(n, bool)
+    centers[rng.choice(n, n_centers, replace=False)] = True
+    picks, radii = kcenter_with_centers(points, centers, k)
+    expected, expected_radii = kernels.kcenter_greedy(points, k, centers=centers, return_radii=True)
+    np.testing.assert_array_equal(picks, expected)
+    np.testing.assert_array_equal(radii, expected_radii)
