@@ -3,6 +3,7 @@
     python bench/kcenter_speed.py --quick      # small shapes, about a minute
     python bench/kcenter_speed.py              # 100k x 640 and 300k x 64, 500 picks from 100 centers
     python bench/kcenter_speed.py --big        # also 1M x 640 clustered, 1000 picks from 1000 centers (ours only, 2.5 GB)
+    python bench/kcenter_speed.py --big-only   # just that case;  --dami adds real DAMI W(x) rows
 
 Data is float32: "gaussian" = standard normal rows (no structure: no exact method can skip
 work), "clustered" = 50 Gaussian blobs (means ~ N(0, 1), within-blob std ``--blob-std``),
@@ -151,6 +152,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small shapes (20k x 640, 60k x 64; 100 picks from 20 centers)")
     ap.add_argument("--big", action="store_true", help="add 1M x 640 clustered, 1000 picks from 1000 centers (ours only)")
+    ap.add_argument("--big-only", action="store_true", help="run only the --big case")
     ap.add_argument("--dami", action="store_true", help="add real DAMI W(x) (MLP on satimage, 100k-row pool, D=216)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--threads", type=int, default=K.get_num_threads())
@@ -165,7 +167,9 @@ def main() -> None:
     cases = [Case(n, d, c, k, kind, everyone) for (n, d, c, k) in shapes for kind in ("gaussian", "clustered")]
     if args.dami:
         cases.append(Case(20_000 if args.quick else 100_000, 216, 100, 500, "dami W(x)", everyone))
-    if args.big:
+    if args.big_only:
+        cases = []
+    if args.big or args.big_only:
         cases.append(Case(1_000_000, 640, 1000, 1000, "clustered", ("dami auto",)))
 
     print(f"# Greedy K-Center speed ({time.strftime('%Y-%m-%d %H:%M')})\n")

@@ -23,7 +23,7 @@ import operator
 import numpy as np
 
 from ._dedupe import Groups, group_identical_rows
-from ._kcenter_kernels import BLOCK, center_sq_dists, update_pass
+from ._kcenter_kernels import BLOCK, center_sq_dists, update_pass, update_pass_serial
 from ._kcenter_numpy import kcenter_numpy
 from ._numba_policy import NUMBA_ENABLED
 from ._rowdist import LANES
@@ -36,6 +36,7 @@ METHODS = ("auto", "pruned", "plain", "numpy")
 
 _DEDUPE_MIN_PASSES = 16  # auto: grouping costs about one pass; do it when it can pay
 _SPREAD_MAX_CENTERS = 2048  # farthest-first ordering of initial centers is O(S^2 D)
+_SERIAL_ELEMS = 1 << 20  # passes over fewer row elements than this run on one thread
 _AUTO_WINDOW = 4  # pruned passes averaged before deciding
 _AUTO_MIN_SKIP = 0.2  # below this skip fraction, pruning is not worth its overhead
 _AUTO_PROBE_EVERY = 8  # plain passes between two pruned probes (a probe costs ~1% of a pass)
@@ -92,6 +93,8 @@ class _State:
         self.eligible = m - int(gcenter.sum())
         self.thr = _prune_threshold(x.shape[1])
         self.policy = _AutoPrune(method)
+        # Waking threads costs more than a small pass saves (much more on busy cores).
+        self.update = update_pass_serial if m * x.shape[1] < _SERIAL_ELEMS else update_pass
 
     def add_center(self, vec: np.ndarray) -> None:
         """Make ``vec`` (float64) the next center and update every row against it."""
@@ -100,7 +103,7 @@ class _State:
         prune = s > 0 and self.policy.want()
         if prune:
             center_sq_dists(self.centers, s, self.centers[s], self.dcc)
-        computed = update_pass(
+        computed = self.update(
             self.x, self.rows, self.centers[s], s, self.mind, self.nearest, self.dcc, prune, self.thr,
             self.blk_best, self.blk_arg,
         )
@@ -111,7 +114,7 @@ class _State:
     def distances_to(self, vec: np.ndarray) -> None:
         """Set every non-center row's min distance to its distance to ``vec`` (no center made)."""
         self.mind[self.mind >= 0.0] = np.inf
-        update_pass(self.x, self.rows, vec, -1, self.mind, self.nearest, self.dcc, False, self.thr,
+        self.update(self.x, self.rows, vec, -1, self.mind, self.nearest, self.dcc, False, self.thr,
                     self.blk_best, self.blk_arg)
 
     def argmax(self) -> tuple[int, float]:

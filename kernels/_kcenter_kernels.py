@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_policy import kernel, prange, types
+from ._numba_policy import inline, kernel, prange, types
 from ._rowdist import LANES, sq_dist
 
-__all__ = ["BLOCK", "update_pass", "center_sq_dists"]
+__all__ = ["BLOCK", "update_pass", "update_pass_serial", "center_sq_dists"]
 
 BLOCK = 512
 _SPREAD = 16
@@ -48,46 +48,61 @@ def _center_sigs() -> list:
                    t.Array(t.float64, 1, "C"))]
 
 
+@inline
+def _update_block(x, rows, c, slot, mind, nearest, dcc, prune, thr, b, blk_best, blk_arg, acc):  # pragma: no cover
+    """Update the rows of block ``b``; record its best row; return distances computed."""
+    m = rows.shape[0]
+    best = -1.0
+    barg = -1
+    comp = 0
+    r1 = min(m, (b + 1) * BLOCK)
+    for r in range(b * BLOCK, r1):
+        md = mind[r]
+        if md < 0.0:  # a center, or already picked
+            continue
+        skip = False
+        if prune:
+            a = nearest[r]
+            if a >= 0 and md < np.inf and dcc[a] >= thr * md + _SLACK:
+                skip = True
+        if not skip:
+            d = sq_dist(x[rows[r]], c, acc)
+            comp += 1
+            if d < md:
+                md = d
+                mind[r] = d
+                nearest[r] = slot
+        if md > best:
+            best = md
+            barg = r
+    blk_best[b] = best
+    blk_arg[b] = barg
+    return comp
+
+
 @kernel(_update_sigs, parallel=True)
 def update_pass(x, rows, c, slot, mind, nearest, dcc, prune, thr, blk_best, blk_arg):  # pragma: no cover
     """Add center vector ``c`` (slot ``slot``); return the number of distances computed."""
-    m = rows.shape[0]
-    nblk = (m + BLOCK - 1) // BLOCK
+    nblk = blk_best.shape[0]
     per = (nblk + _SPREAD - 1) // _SPREAD
     computed = 0
     for q in prange(per * _SPREAD):
         # Static scheduling gives each thread a contiguous range of q; spreading q over
         # _SPREAD strips of the rows keeps uneven (pruned) work balanced across threads.
         b = (q % _SPREAD) * per + q // _SPREAD
-        if b >= nblk:
-            continue
-        acc = np.empty(LANES)
-        best = -1.0
-        barg = -1
-        comp = 0
-        r1 = min(m, (b + 1) * BLOCK)
-        for r in range(b * BLOCK, r1):
-            md = mind[r]
-            if md < 0.0:  # a center, or already picked
-                continue
-            skip = False
-            if prune:
-                a = nearest[r]
-                if a >= 0 and md < np.inf and dcc[a] >= thr * md + _SLACK:
-                    skip = True
-            if not skip:
-                d = sq_dist(x[rows[r]], c, acc)
-                comp += 1
-                if d < md:
-                    md = d
-                    mind[r] = d
-                    nearest[r] = slot
-            if md > best:
-                best = md
-                barg = r
-        blk_best[b] = best
-        blk_arg[b] = barg
-        computed += comp
+        if b < nblk:
+            acc = np.empty(LANES)
+            computed += _update_block(x, rows, c, slot, mind, nearest, dcc, prune, thr, b, blk_best, blk_arg, acc)
+    return computed
+
+
+@kernel(_update_sigs, parallel=False)
+def update_pass_serial(x, rows, c, slot, mind, nearest, dcc, prune, thr, blk_best, blk_arg):  # pragma: no cover
+    """:func:`update_pass` on one thread, same results: for small passes (no thread wake-ups)."""
+    acc = np.empty(LANES)
+    computed = 0
+    for b in range(blk_best.shape[0]):
+        computed += _update_block(x, rows, c, slot, mind, nearest, dcc, prune, thr, b, blk_best, blk_arg, acc)
     return computed
 
 

@@ -164,7 +164,8 @@ def test_float32_and_float64_same_picks_on_exact_data():
 
 
 @pytest.mark.skipif(not K.NUMBA_ENABLED, reason="thread count only matters with Numba")
-def test_same_picks_with_one_and_two_threads():
+def test_same_picks_with_one_and_two_threads(monkeypatch):
+    monkeypatch.setattr(KC, "_SERIAL_ELEMS", 0)  # force the parallel pass even on small data
     x = _blobs(3000, 16, 30, np.float32)
     dup = np.vstack([x, x[:500]])  # duplicates too
     before = K.get_num_threads()
@@ -179,6 +180,14 @@ def test_same_picks_with_one_and_two_threads():
             np.testing.assert_array_equal(a[1], b[1])
     finally:
         K.set_num_threads(before)
+
+
+@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="serial/parallel passes are Numba paths")
+@pytest.mark.parametrize("serial_elems", [0, 1 << 40])
+def test_parallel_and_serial_passes_agree_with_reference(monkeypatch, serial_elems):
+    monkeypatch.setattr(KC, "_SERIAL_ELEMS", serial_elems)
+    x = np.vstack([_blobs(1500, 10, 25, np.float64), _dupes(500, 10, 20, np.float64)])
+    _check_all_methods(x, 40, np.arange(0, 2000, 97))
 
 
 def _max_threads() -> int:

@@ -16,7 +16,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     """Load the table (file or bundled name), simulate, write curves/summary/plot, print summary."""
     from .. import simulate
 
-    out_dir = _prepare_out_dir(Path(args.out))
+    out_dir = _check_out_dir(Path(args.out))
     strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
     if not strategies:
         raise CliError("--strategies is empty; give comma-separated strategy names")
@@ -72,18 +72,19 @@ def load_labeled_table(table: str, label: str) -> tuple[pd.DataFrame, pd.Series]
     return frame.drop(columns=[label]), y.astype(object).rename(label)
 
 
-def _prepare_out_dir(out_dir: Path) -> Path:
+def _check_out_dir(out_dir: Path) -> Path:
+    """The output directory may be new (it is created only once results exist) but its parent must exist."""
     if out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"{out_dir}: exists and is not a directory")
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     if not parent.is_dir():
         raise CliError(f"{out_dir}: parent directory {parent} does not exist")
-    out_dir.mkdir(exist_ok=True)
     return out_dir
 
 
 def write_simulation_outputs(result, out_dir: Path) -> list[Path]:
     """curves.csv, summary.csv and (with matplotlib) curves.png, each written atomically."""
+    out_dir.mkdir(exist_ok=True)
     written = [out_dir / "curves.csv", out_dir / "summary.csv"]
     write_table_atomic(result.curves, written[0])
     write_table_atomic(result.summary(), written[1])
