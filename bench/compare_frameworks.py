@@ -44,6 +44,7 @@ import pickle
 import platform
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -84,6 +85,7 @@ class Config:
     seed: int = 0
     repeat: int = 1
     threads: int = 2
+    torch_threads: int = 2
 
     @property
     def key(self) -> str:
@@ -132,15 +134,15 @@ def _fit_quiet(clf: Any, X: np.ndarray, y: np.ndarray, n_classes: int) -> Any:
         return clf.fit(X, y, classes=np.arange(n_classes))
 
 
-def _set_threads(n: int, torch_too: bool) -> None:
+def _set_threads(n: int, torch_threads: int | None) -> None:
     import dami_np.kernels as kernels
 
     if hasattr(kernels, "set_num_threads"):
         kernels.set_num_threads(n)
-    if torch_too:
+    if torch_threads:
         import _torch_dami
 
-        _torch_dami.set_threads(n)
+        _torch_dami.set_threads(torch_threads)
 
 
 def _workdir(cfg: Config) -> Path:
@@ -155,7 +157,7 @@ def _stage(cfg: Config, stage: str, impl: str) -> tuple[Callable[[], None], Call
     import _numpy_reference_round as npref
 
     uses_torch = impl.startswith("torch")
-    _set_threads(cfg.threads, uses_torch)
+    _set_threads(cfg.threads, cfg.torch_threads if uses_torch else None)
     if uses_torch:
         import _torch_dami as T
     if stage in ("kcenter", "round") and not impl.startswith("dami-np"):
@@ -270,7 +272,7 @@ def _stage(cfg: Config, stage: str, impl: str) -> tuple[Callable[[], None], Call
 
 def _prepare(cfg: Config) -> dict:
     """Fit dami-np on the labeled rows, save the model and its W(x) (the shared K-Center input)."""
-    _set_threads(cfg.threads, False)
+    _set_threads(cfg.threads, None)
     X, y, labeled = make_data(cfg)
     clf = _fit_quiet(_dami_mlp(cfg, cfg.round_epochs), X[labeled], y[labeled], cfg.c)
     work = _workdir(cfg)
@@ -577,11 +579,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, help="epochs timed in the train stage (default 2)")
     parser.add_argument("--round-epochs", type=int, help="epochs of the round's fit on the labeled rows (default 10)")
     parser.add_argument("--repeat", type=int, help="runs per stage, min reported (default 3; 1 above 100k rows)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="dami-np/Numba/BLAS threads")
+    parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads (default: --threads)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per stage subprocess")
     parser.add_argument("--mem-gb", type=float, help="skip stages estimated above this (default 0.7 x MemAvailable)")
     parser.add_argument("--stages", nargs="+", choices=list(IMPLS), default=list(IMPLS))
     parser.add_argument("--skip-torch", action="store_true", help="behave as if torch were not installed")
+    parser.add_argument("--keep-tmp", action="store_true", help=f"keep the shared model/W(x) files under {TMP}")
     parser.add_argument("--out", type=Path, default=RESULTS / "performance.md")
     parser.add_argument("--_worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -604,7 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     skipped: list[str] = []
     for n, d, c in _grid(args):
         repeat = args.repeat or (1 if n > 100_000 else 3)
-        cfg = Config(n=n, d=d, c=c, hidden=tuple(args.hidden), threads=args.threads, repeat=repeat,
+        cfg = Config(n=n, d=d, c=c, hidden=tuple(args.hidden), threads=args.threads,
+                     torch_threads=args.torch_threads or args.threads, repeat=repeat,
                      **{k: getattr(args, k) if getattr(args, k) is not None else v for k, v in defaults.items()})
         rows: dict[tuple[str, str], dict] = {}
         results[cfg] = rows
@@ -617,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
             if need > budget_bytes:
                 prep_ok = False
                 skipped.append(f"{cfg.label}: W(x) needs ~{need / 2**30:.1f} GiB > budget "
-                               f"{budget_bytes / 2**30:.1f} GiB: repr, kcenter and round skipped")
+                               f"{budget_bytes / 2**30:.1f} GiB: repr and kcenter skipped")
             else:
                 r = _run_worker({**spec, "stage": "prep", "impl": "dami-np"}, args.timeout)
                 prep_ok = r["status"] == "ok"
@@ -644,6 +649,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {stage:8s} {impl:14s} {shown}", flush=True)
                 if r["status"] == "error":
                     print(r.get("stderr", ""), file=sys.stderr, flush=True)
+        if not args.keep_tmp:
+            shutil.rmtree(_workdir(cfg), ignore_errors=True)  # W(x) of a 1M-row pool is GBs
 
     wall = time.perf_counter() - wall0
     foreign = max(0.0, _cpu_busy_s() - busy0 - _children_cpu()) / wall
@@ -673,7 +680,8 @@ def _report(args: argparse.Namespace, argv: list[str] | None, results: dict, che
         f"Date: {started:%Y-%m-%d %H:%M %Z} ({wall / 60:.1f} min)  ",
         f"Machine: {_machine()}  ",
         f"Versions: {_versions()}  ",
-        f"Threads: {args.threads} (torch.set_num_threads, dami_np.kernels.set_num_threads, OMP/BLAS/Numba env)  ",
+        f"Threads: {args.threads} (dami_np.kernels.set_num_threads, OMP/BLAS/Numba env), torch.set_num_threads("
+        f"{args.torch_threads or args.threads})  ",
         f"Contention: load average {load_start} at start, {_loadavg()} at end; other processes used "
         f"{foreign:.2f} cores on average during the run (machine busy time from /proc/stat minus this bench's).",
         "",

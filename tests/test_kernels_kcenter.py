@@ -271,3 +271,17 @@ def test_grouping_identical_rows_matches_numpy_unique():
     _, first, inv = np.unique(x, axis=0, return_index=True, return_inverse=True)
     np.testing.assert_array_equal(g.rows, np.sort(first))
     np.testing.assert_array_equal(g.rows[g.group_of], first[inv.reshape(-1)])
+
+
+@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="grouping kernel is a Numba path")
+def test_hash_collisions_never_merge_different_rows():
+    from dami_np.kernels._dedupe import _assign_reps
+
+    x = _dupes(60, 3, 7, np.float64)
+    bits = x.view(np.uint64)
+    hashes = np.zeros(60, dtype=np.uint64)  # every row collides
+    order = np.arange(60, dtype=np.int64)
+    rep = np.empty(60, dtype=np.int64)
+    _assign_reps(order, hashes, bits, rep, np.empty(60, dtype=np.int64))
+    _, first, inv = np.unique(x, axis=0, return_index=True, return_inverse=True)
+    np.testing.assert_array_equal(rep, first[inv.reshape(-1)])

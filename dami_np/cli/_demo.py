@@ -9,9 +9,10 @@ import time
 import numpy as np
 import pandas as pd
 
+from . import DEFAULT_SELECT_STRATEGY
 from ._errors import CliError
 
-DEMO_STRATEGIES = ("random", "margin", "dami")
+DEMO_STRATEGIES = ("random", "margin", "dami", "badge")
 DEMO_SELECT_DATASET = "crx"
 
 
@@ -32,11 +33,13 @@ def run_demo(args: argparse.Namespace) -> int:
     print("\n   aulc = test accuracy averaged over the rounds (higher = fewer labels for the same accuracy)\n")
 
     frame, label = _half_labeled_table()
-    print(f"== 2. 'dami select' on the bundled '{DEMO_SELECT_DATASET}' table with half of its labels blanked")
+    print(f"== 2. 'dami select' ({DEFAULT_SELECT_STRATEGY}) on the bundled '{DEMO_SELECT_DATASET}' table "
+          "with half of its labels blanked")
     print(f"   ({int(frame[label].isna().sum())} unlabeled rows of {len(frame)}); the 5 rows to label next:\n")
     from ._select import pick_from_frame
 
-    picks = pick_from_frame(frame, label=label, budget=5, strategy="dami", seed=0, source=DEMO_SELECT_DATASET)
+    picks = pick_from_frame(frame, label=label, budget=5, strategy=DEFAULT_SELECT_STRATEGY, seed=0,
+                            source=DEMO_SELECT_DATASET)
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):
         print(picks.to_string(index=False))
     print(f"\n   done in {time.perf_counter() - started:.1f} s. Your own table: "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import DEFAULT_SELECT_STRATEGY
 from ._errors import CliError
 from ._table import check_output_path, read_table, write_table_atomic
 
@@ -43,7 +44,7 @@ def pick_from_frame(
     *,
     label: str,
     budget: int,
-    strategy: str = "dami",
+    strategy: str = DEFAULT_SELECT_STRATEGY,
     seed: int = 0,
     id_column: str | None = None,
     features: list[str] | None = None,
