@@ -1,8 +1,9 @@
 """pytest-benchmark cases for dami_np.kernels (small shapes; see kcenter_speed.py for the big table).
 
-    python -m pytest bench/bench_kernels.py --benchmark-enable -q
+    python -m pytest bench/bench_kernels.py -o addopts="" --benchmark-only -q
 
-pyproject's addopts skip benchmarks by default, hence ``--benchmark-enable``.
+pyproject's addopts carry ``--benchmark-skip`` (which wins over ``--benchmark-enable``), so
+clear them with ``-o addopts=""``.
 """
 
 from __future__ import annotations

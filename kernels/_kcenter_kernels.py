@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numba_policy import inline, kernel, prange, types
+from ._prefetch import prefetch_row
 from ._rowdist import LANES, sq_dist
 
 __all__ = ["BLOCK", "update_pass", "update_pass_serial", "center_sq_dists"]
@@ -49,35 +50,43 @@ def _center_sigs() -> list:
 
 
 @inline
-def _update_block(x, rows, c, slot, mind, nearest, dcc, prune, thr, b, blk_best, blk_arg, acc):  # pragma: no cover
-    """Update the rows of block ``b``; record its best row; return distances computed."""
-    m = rows.shape[0]
-    best = -1.0
-    barg = -1
-    comp = 0
-    r1 = min(m, (b + 1) * BLOCK)
-    for r in range(b * BLOCK, r1):
+def _update_block(x, rows, c, slot, mind, nearest, dcc, prune, thr, b, blk_best, blk_arg, acc, todo):  # pragma: no cover
+    """Update the rows of block ``b``; record its best row; return distances computed.
+
+    Three steps: choose the rows that need a distance (pruning test), compute those while
+    prefetching the next one (they are scattered when pruning works), then find the
+    block's largest min distance (first row on ties).
+    """
+    r0 = b * BLOCK
+    r1 = min(rows.shape[0], r0 + BLOCK)
+    nt = 0
+    for r in range(r0, r1):
         md = mind[r]
         if md < 0.0:  # a center, or already picked
             continue
-        skip = False
         if prune:
             a = nearest[r]
             if a >= 0 and md < np.inf and dcc[a] >= thr * md + _SLACK:
-                skip = True
-        if not skip:
-            d = sq_dist(x[rows[r]], c, acc)
-            comp += 1
-            if d < md:
-                md = d
-                mind[r] = d
-                nearest[r] = slot
-        if md > best:
-            best = md
+                continue
+        todo[nt] = r
+        nt += 1
+    for t in range(nt):
+        r = todo[t]
+        if prune and t + 1 < nt:
+            prefetch_row(x, rows[todo[t + 1]])
+        d = sq_dist(x[rows[r]], c, acc)
+        if d < mind[r]:
+            mind[r] = d
+            nearest[r] = slot
+    best = -1.0
+    barg = -1
+    for r in range(r0, r1):
+        if mind[r] > best:
+            best = mind[r]
             barg = r
     blk_best[b] = best
     blk_arg[b] = barg
-    return comp
+    return nt
 
 
 @kernel(_update_sigs, parallel=True)
@@ -92,7 +101,8 @@ def update_pass(x, rows, c, slot, mind, nearest, dcc, prune, thr, blk_best, blk_
         b = (q % _SPREAD) * per + q // _SPREAD
         if b < nblk:
             acc = np.empty(LANES)
-            computed += _update_block(x, rows, c, slot, mind, nearest, dcc, prune, thr, b, blk_best, blk_arg, acc)
+            todo = np.empty(BLOCK, dtype=np.int64)
+            computed += _update_block(x, rows, c, slot, mind, nearest, dcc, prune, thr, b, blk_best, blk_arg, acc, todo)
     return computed
 
 
@@ -100,9 +110,10 @@ def update_pass(x, rows, c, slot, mind, nearest, dcc, prune, thr, blk_best, blk_
 def update_pass_serial(x, rows, c, slot, mind, nearest, dcc, prune, thr, blk_best, blk_arg):  # pragma: no cover
     """:func:`update_pass` on one thread, same results: for small passes (no thread wake-ups)."""
     acc = np.empty(LANES)
+    todo = np.empty(BLOCK, dtype=np.int64)
     computed = 0
     for b in range(blk_best.shape[0]):
-        computed += _update_block(x, rows, c, slot, mind, nearest, dcc, prune, thr, b, blk_best, blk_arg, acc)
+        computed += _update_block(x, rows, c, slot, mind, nearest, dcc, prune, thr, b, blk_best, blk_arg, acc, todo)
     return computed
 
 
