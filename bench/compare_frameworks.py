@@ -152,122 +152,146 @@ def _workdir(cfg: Config) -> Path:
 # ----------------------------------------------------------------------------- stages
 
 
-def _stage(cfg: Config, stage: str, impl: str) -> tuple[Callable[[], None], Callable[[], Any], Callable[[Any], dict]]:
-    """(warm-up, run, after) callables for one stage; ``after(result)`` returns extra JSON fields."""
-    import _numpy_reference_round as npref
+_Stage = tuple[Callable[[], Any], Callable[[], Any], Callable[[Any], dict]]
 
+
+def _stage(cfg: Config, stage: str, impl: str) -> _Stage:
+    """(warm-up, run, after) callables for one stage; ``after(result)`` returns extra JSON fields."""
     uses_torch = impl.startswith("torch")
     _set_threads(cfg.threads, cfg.torch_threads if uses_torch else None)
-    if uses_torch:
-        import _torch_dami as T
-    if stage in ("kcenter", "round") and not impl.startswith("dami-np"):
-        import _kcenter_baselines as KB  # noqa: F401  (kernel engineer's baselines)
-    if stage in ("kcenter", "round"):
-        from dami_np.kernels import kcenter_greedy
-
     if stage == "kcenter":
-        points = np.load(_workdir(cfg) / "repr.npy")
-        labeled = labeled_rows(cfg)
-        fn = {"dami-np": lambda p, k, c: kcenter_greedy(p, k, centers=c),
-              "torch-cdist": lambda p, k, c: KB.kcenter_torch_cdist(p, k, c),
-              "numpy-gemv": lambda p, k, c: KB.kcenter_numpy_gemv(p, k, c),
-              "google-style": lambda p, k, c: KB.kcenter_google_style(p, k, c),
-              "numba-prange": lambda p, k, c: KB.kcenter_numba_prange(p, k, c)}[impl]
-        small = np.ascontiguousarray(points[:2048])
-        return (lambda: fn(small, 5, np.arange(10)),
-                lambda: fn(points, cfg.budget, labeled),
-                lambda picks: {"picks": [int(i) for i in np.asarray(picks)]})
-
+        return _kcenter_stage(cfg, impl)
     X, y, labeled = make_data(cfg)
     if stage == "train":
-        Xs, ys = X[:512], y[:512]
-        if impl == "dami-np":
-            def run() -> Any:
-                return _fit_quiet(_dami_mlp(cfg, cfg.epochs), X, y, cfg.c)
-
-            return (lambda: _fit_quiet(_dami_mlp(cfg, 1), Xs, ys, cfg.c), run,
-                    lambda clf: {"epochs_run": int(clf.n_iter_), "loss": float(getattr(clf, "loss_", float("nan")))})
-        n_out = cfg.c
-
-        def run_t() -> Any:
-            model = T.build_mlp(cfg.d, cfg.hidden, n_out, seed=cfg.seed)
-            return T.train_epochs(model, X, y, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed)
-
-        return (lambda: T.train_epochs(T.build_mlp(cfg.d, cfg.hidden, n_out), Xs, ys, epochs=1), run_t,
-                lambda loss: {"epochs_run": cfg.epochs, "loss": float(loss)})
-
+        return _train_stage(cfg, impl, X, y)
     if stage == "repr":
-        with open(_workdir(cfg) / "model.pkl", "rb") as fh:
-            clf = pickle.load(fh)
-        if impl == "dami-np":
-            fn = lambda A: clf.local_linear(A)[0]  # noqa: E731
-        elif impl == "numpy-einsum":
-            fn = lambda A: npref.local_linear_einsum(clf.coefs_, clf.intercepts_, A)  # noqa: E731
-        else:
-            model = T.build_mlp(cfg.d, cfg.hidden, clf.coefs_[-1].shape[1])
-            T.load_weights(model, clf.coefs_, clf.intercepts_)
-            fn = {"torch-closed": lambda A: T.local_linear_closed(model, A),
-                  "torch-jacrev": lambda A: T.local_linear_jacrev(model, A)}[impl]
+        return _repr_stage(cfg, impl, X)
+    return _round_stage(cfg, impl, X, y, labeled)
 
-        def after(W: np.ndarray) -> dict:
-            ref = np.load(_workdir(cfg) / "repr.npy", mmap_mode="r")
-            err, scale = 0.0, 0.0
-            flat = W.reshape(W.shape[0], -1)
-            for s in range(0, cfg.n, 65536):
-                a, b = flat[s : s + 65536], np.asarray(ref[s : s + 65536])
-                err, scale = max(err, float(np.max(np.abs(a - b)))), max(scale, float(np.max(np.abs(b))))
-            extra = {"max_abs_err": err, "scale": scale, "shape": list(W.shape)}
-            if uses_torch:
-                import torch
 
-                with torch.no_grad():
-                    logits = model(torch.from_numpy(X[:4096])).numpy()
-                extra["logit_err"] = float(np.max(np.abs(logits - clf.decision_function(X[:4096]))))
-            return extra
+def _picks(picks: Any) -> dict:
+    return {"picks": [int(i) for i in np.asarray(picks)]}
 
-        return lambda: fn(X[:256]), lambda: fn(X), after
 
-    # round: fit on the labeled rows, W(x) for the pool, K-Center with the labeled rows as centers
-    XL, yL = X[labeled], y[labeled]
-    if impl in ("dami-np", "dami-np-direct", "numpy-google"):
-        split: dict[str, float] = {}
+def _kcenter_stage(cfg: Config, impl: str) -> _Stage:
+    """Greedy K-Center over dami-np's saved W(x), labeled rows as initial centers."""
+    if impl == "dami-np":
+        from dami_np.kernels import kcenter_greedy
 
-        def run_np(A: np.ndarray, k: int, lab: np.ndarray) -> np.ndarray:
-            t0 = time.perf_counter()
-            clf = _fit_quiet(_dami_mlp(cfg, cfg.round_epochs), XL, yL, cfg.c)
-            if impl == "dami-np":  # the library's DAMI strategy (what query(strategy="dami") runs), W(x) only
-                from dami_np.strategies import dami_select
-
-                mask = np.zeros(A.shape[0], dtype=bool)
-                mask[lab] = True
-                split.clear()
-                split["fit"] = time.perf_counter() - t0
-                return dami_select(clf, A, mask, k, bias=False, timings=split)
-            if impl == "dami-np-direct":  # the textbook composition with dami-np's building blocks
-                W = clf.local_linear(A)[0]
-                return kcenter_greedy(W.reshape(A.shape[0], -1), k, centers=lab)
-            W = npref.local_linear_einsum(clf.coefs_, clf.intercepts_, A)
-            return KB.kcenter_google_style(W.reshape(A.shape[0], -1), k, lab)
-
-        run = run_np
-        lab_small = labeled[labeled < 2048][:10]
-        return (lambda: run(X[:2048], 5, lab_small), lambda: run(X, cfg.budget, labeled),
-                lambda picks: {"picks": [int(i) for i in np.asarray(picks)],
-                               **({"note": "last run: " + ", ".join(f"{name} {sec:.3f} s" for name, sec in split.items())} if split else {})})
+        fn = lambda p, k, c: kcenter_greedy(p, k, centers=c)  # noqa: E731
     else:
-        n_out = cfg.c
-        rep = {"torch-closed": T.local_linear_closed, "torch-jacrev": T.local_linear_jacrev}[impl]
+        import _kcenter_baselines as KB
 
-        def run_torch(A: np.ndarray, k: int, lab: np.ndarray) -> np.ndarray:
-            model = T.build_mlp(cfg.d, cfg.hidden, n_out, seed=cfg.seed)
-            T.train_epochs(model, XL, yL, epochs=cfg.round_epochs, batch_size=cfg.batch_size, seed=cfg.seed)
-            W = rep(model, A)
-            return KB.kcenter_torch_cdist(W.reshape(A.shape[0], -1), k, lab)
+        fn = {"torch-cdist": KB.kcenter_torch_cdist, "numpy-gemv": KB.kcenter_numpy_gemv,
+              "google-style": KB.kcenter_google_style, "numba-prange": KB.kcenter_numba_prange}[impl]
+    points = np.load(_workdir(cfg) / "repr.npy")
+    labeled = labeled_rows(cfg)
+    small = np.ascontiguousarray(points[:2048])
+    return lambda: fn(small, 5, np.arange(10)), lambda: fn(points, cfg.budget, labeled), _picks
 
-        run = run_torch
+
+def _train_stage(cfg: Config, impl: str, X: np.ndarray, y: np.ndarray) -> _Stage:
+    """``cfg.epochs`` full epochs over the pool (the caller divides by the epochs run)."""
+    Xs, ys = X[:512], y[:512]
+    if impl == "dami-np":
+        return (lambda: _fit_quiet(_dami_mlp(cfg, 1), Xs, ys, cfg.c),
+                lambda: _fit_quiet(_dami_mlp(cfg, cfg.epochs), X, y, cfg.c),
+                lambda clf: {"epochs_run": int(clf.n_iter_), "loss": float(getattr(clf, "loss_", float("nan")))})
+    import _torch_dami as T
+
+    def run() -> float:
+        model = T.build_mlp(cfg.d, cfg.hidden, cfg.c, seed=cfg.seed)
+        return T.train_epochs(model, X, y, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed)
+
+    return (lambda: T.train_epochs(T.build_mlp(cfg.d, cfg.hidden, cfg.c), Xs, ys, epochs=1), run,
+            lambda loss: {"epochs_run": cfg.epochs, "loss": float(loss)})
+
+
+def _repr_stage(cfg: Config, impl: str, X: np.ndarray) -> _Stage:
+    """W(x) of the whole pool from the saved dami-np model; ``after`` compares with dami-np's."""
+    import _numpy_reference_round as npref
+
+    with open(_workdir(cfg) / "model.pkl", "rb") as fh:
+        clf = pickle.load(fh)
+    model = None
+    if impl == "dami-np":
+        fn = lambda A: clf.local_linear(A)[0]  # noqa: E731
+    elif impl == "numpy-einsum":
+        fn = lambda A: npref.local_linear_einsum(clf.coefs_, clf.intercepts_, A)  # noqa: E731
+    else:
+        import _torch_dami as T
+
+        model = T.build_mlp(cfg.d, cfg.hidden, clf.coefs_[-1].shape[1])
+        T.load_weights(model, clf.coefs_, clf.intercepts_)
+        method = T.local_linear_closed if impl == "torch-closed" else T.local_linear_jacrev
+        fn = lambda A: method(model, A)  # noqa: E731
+
+    def after(W: np.ndarray) -> dict:
+        ref = np.load(_workdir(cfg) / "repr.npy", mmap_mode="r")
+        err, scale = 0.0, 0.0
+        flat = W.reshape(W.shape[0], -1)
+        for s in range(0, cfg.n, 65536):
+            a, b = flat[s : s + 65536], np.asarray(ref[s : s + 65536])
+            err, scale = max(err, float(np.max(np.abs(a - b)))), max(scale, float(np.max(np.abs(b))))
+        extra = {"max_abs_err": err, "scale": scale, "shape": list(W.shape)}
+        if model is not None:
+            import torch
+
+            with torch.no_grad():
+                logits = model(torch.from_numpy(X[:4096])).numpy()
+            extra["logit_err"] = float(np.max(np.abs(logits - clf.decision_function(X[:4096]))))
+        return extra
+
+    return lambda: fn(X[:256]), lambda: fn(X), after
+
+
+def _round_stage(cfg: Config, impl: str, X: np.ndarray, y: np.ndarray, labeled: np.ndarray) -> _Stage:
+    """Fit on the labeled rows, W(x) for the pool, K-Center with the labeled rows as centers."""
+    XL, yL = X[labeled], y[labeled]
+    split: dict[str, float] = {}  # dami-np: the strategy's own fit/representations/kcenter split
+
+    def run_dami(A: np.ndarray, k: int, lab: np.ndarray) -> np.ndarray:
+        from dami_np.strategies import dami_select
+
+        t0 = time.perf_counter()
+        clf = _fit_quiet(_dami_mlp(cfg, cfg.round_epochs), XL, yL, cfg.c)
+        split.clear()
+        split["fit"] = time.perf_counter() - t0
+        mask = np.zeros(A.shape[0], dtype=bool)
+        mask[lab] = True
+        return dami_select(clf, A, mask, k, bias=False, timings=split)  # what query(strategy="dami") runs
+
+    def run_direct(A: np.ndarray, k: int, lab: np.ndarray) -> np.ndarray:
+        from dami_np.kernels import kcenter_greedy
+
+        clf = _fit_quiet(_dami_mlp(cfg, cfg.round_epochs), XL, yL, cfg.c)
+        return kcenter_greedy(clf.local_linear(A)[0].reshape(A.shape[0], -1), k, centers=lab)
+
+    def run_google(A: np.ndarray, k: int, lab: np.ndarray) -> np.ndarray:
+        import _kcenter_baselines as KB
+        import _numpy_reference_round as npref
+
+        clf = _fit_quiet(_dami_mlp(cfg, cfg.round_epochs), XL, yL, cfg.c)
+        W = npref.local_linear_einsum(clf.coefs_, clf.intercepts_, A)
+        return KB.kcenter_google_style(W.reshape(A.shape[0], -1), k, lab)
+
+    def run_torch(A: np.ndarray, k: int, lab: np.ndarray) -> np.ndarray:
+        import _kcenter_baselines as KB
+        import _torch_dami as T
+
+        model = T.build_mlp(cfg.d, cfg.hidden, cfg.c, seed=cfg.seed)
+        T.train_epochs(model, XL, yL, epochs=cfg.round_epochs, batch_size=cfg.batch_size, seed=cfg.seed)
+        W = (T.local_linear_closed if impl == "torch-closed" else T.local_linear_jacrev)(model, A)
+        return KB.kcenter_torch_cdist(W.reshape(A.shape[0], -1), k, lab)
+
+    run = {"dami-np": run_dami, "dami-np-direct": run_direct, "numpy-google": run_google}.get(impl, run_torch)
+
+    def after(picks: np.ndarray) -> dict:
+        note = {"note": "last run: " + ", ".join(f"{name} {sec:.3f} s" for name, sec in split.items())} if split else {}
+        return {**_picks(picks), **note}
+
     lab_small = labeled[labeled < 2048][:10]
-    return (lambda: run(X[:2048], 5, lab_small), lambda: run(X, cfg.budget, labeled),
-            lambda picks: {"picks": [int(i) for i in np.asarray(picks)]})
+    return lambda: run(X[:2048], 5, lab_small), lambda: run(X, cfg.budget, labeled), after
 
 
 def _prepare(cfg: Config) -> dict:

@@ -58,7 +58,7 @@ def _scan(x: np.ndarray) -> tuple[bool, bool]:
     for i in range(0, x.shape[0], step):
         block = x[i : i + step]
         bad = bad or not bool(np.isfinite(block).all())
-        if not bad:
+        if not bad and x.dtype == np.float64:  # float32 cannot exceed MAX_ABS
             big = big or bool((np.abs(block) > MAX_ABS).any())
     return bad, big
 
