@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _kcenter_baselines as KB  # noqa: E402
+from _machine import machine_summary  # noqa: E402
 
 from dami_np import kernels as K  # noqa: E402
 
@@ -95,17 +96,8 @@ def impl_table(threads: int) -> dict[str, Callable[[np.ndarray, int, np.ndarray]
 
 
 def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     parts = [
-        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB",
+        machine_summary(),
         f"Python {platform.python_version()}, NumPy {np.__version__}",
         f"numba threads {K.get_num_threads()} (NUMBA_ENABLED={K.NUMBA_ENABLED})",
     ]

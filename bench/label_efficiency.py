@@ -27,6 +27,9 @@ import pandas as pd
 import dami_np
 from dami_np import datasets
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_summary  # noqa: E402
+
 DEFAULT_STRATEGIES = (
     "random", "margin", "entropy", "least_confidence", "coreset", "kcenter_input", "badge",
     "dami", "dami_nobias", "dami_predicted", "boundary", "dami_margin", "dami_boundary",
@@ -35,15 +38,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
+    return f"{machine_summary()}, Python {platform.python_version()}, numpy {np.__version__}"
 
 
 def _fmt(mean: float, std: float) -> str:

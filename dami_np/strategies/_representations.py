@@ -171,7 +171,6 @@ def _embedding_factor(model: Any, bias: bool, rows: str) -> np.ndarray:
     A2 = np.asarray(model.coefs_[1], dtype=np.float64).T  # (C, H)
     b1 = np.asarray(model.intercepts_[0], dtype=np.float64)
     b2 = np.asarray(model.intercepts_[1], dtype=np.float64)
-    H = A1.shape[0]
     if rows == "all":
         inner = A1 @ A1.T + (np.outer(b1, b1) if bias else 0.0)
         gram = (A2.T @ A2) * inner
