@@ -287,8 +287,10 @@ def _round_stage(cfg: Config, impl: str, X: np.ndarray, y: np.ndarray, labeled: 
     run = {"dami-np": run_dami, "dami-np-direct": run_direct, "numpy-google": run_google}.get(impl, run_torch)
 
     def after(picks: np.ndarray) -> dict:
-        note = {"note": "last run: " + ", ".join(f"{name} {sec:.3f} s" for name, sec in split.items())} if split else {}
-        return {**_picks(picks), **note}
+        if not split:
+            return _picks(picks)
+        note = "last run: " + ", ".join(f"{name} {sec:.3f} s" for name, sec in split.items())
+        return {**_picks(picks), "split": dict(split), "note": note}
 
     lab_small = labeled[labeled < 2048][:10]
     return lambda: run(X[:2048], 5, lab_small), lambda: run(X, cfg.budget, labeled), after
@@ -555,6 +557,10 @@ def _same_picks(a: list[int], b: list[int]) -> tuple[bool, str]:
                    f"{len(set(a) & set(b))}/{len(a)} rows shared")
 
 
+def _met(speedup: float, target: float) -> str:
+    return "yes" if speedup >= target else f"no (short by {target / speedup:.2f}x)"
+
+
 def _goals(results: dict[Config, dict]) -> list[str]:
     """Goal lines from the measured configs (round at 100k rows; train and K-Center everywhere)."""
     out = ["| goal | config | measured | target | met |", "|---|---|---|---|---|"]
@@ -571,13 +577,18 @@ def _goals(results: dict[Config, dict]) -> list[str]:
             checks += [("round >= 5x faster than PyTorch CPU (" + impl + ")", "round", impl, 5.0)
                        for impl in ("torch-closed", "torch-jacrev")]
         checks += [("MLP training no slower than PyTorch CPU", "train", "torch", 1.0),
-                   ("K-Center >= 10x faster than torch.cdist per pick", "kcenter", "torch-cdist", 10.0)]
+                   ("K-Center >= 10x faster than torch.cdist per pick (kernel, same flattened W(x))",
+                    "kcenter", "torch-cdist", 10.0)]
         for name, stage, impl, target in checks:
             s = speedup(rows, stage, impl)
             if s is None:
                 continue
-            met = "yes" if s >= target else f"no (short by {target / s:.2f}x)"
-            out.append(f"| {name} | {cfg.label} | {s:.2f}x | >= {target:g}x | {met} |")
+            out.append(f"| {name} | {cfg.label} | {s:.2f}x | >= {target:g}x | {_met(s, target)} |")
+        strategy, torch_kc = rows.get(("round", "dami-np"), {}), rows.get(("kcenter", "torch-cdist"), {})
+        if "split" in strategy and torch_kc.get("status") == "ok" and strategy["split"].get("kcenter"):
+            s = torch_kc["seconds"] / strategy["split"]["kcenter"]
+            out.append(f"| K-Center >= 10x faster than torch.cdist per pick (dami-np strategy: exact embedding, "
+                       f"same distances and picks) | {cfg.label} | {s:.2f}x | >= 10x | {_met(s, 10.0)} |")
     if len(out) == 2:
         out.append("| (none evaluable: every goal compares against a torch row or a 100k-row pool) | | | | |")
     return out
