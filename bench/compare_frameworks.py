@@ -56,6 +56,9 @@ from typing import Any, Callable
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _machine import machine_summary  # noqa: E402
 RESULTS = HERE / "results"
 TMP = RESULTS / "tmp" / "compare_frameworks"
 IMPLS: dict[str, tuple[str, ...]] = {
@@ -459,19 +462,6 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
-    return f"{cpu}, {os.cpu_count()} logical cores, {mem:.1f} GiB RAM, {platform.platform()}"
-
-
 def _grid(args: argparse.Namespace) -> list[tuple[int, int, int]]:
     sizes = args.sizes or ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
     dims = args.dims or [16, 50, 200]
@@ -638,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     budget_bytes = int((args.mem_gb * 2**30) if args.mem_gb else 0.7 * _mem_available())
     started = _dt.datetime.now().astimezone()
     load_start, busy0, wall0 = _loadavg(), _cpu_busy_s(), time.perf_counter()
-    print(f"machine: {_machine()}\nversions: {_versions()}\nload average at start: {load_start}", flush=True)
+    print(f"machine: {machine_summary()}\nversions: {_versions()}\nload average at start: {load_start}", flush=True)
 
     results: dict[Config, dict[tuple[str, str], dict]] = {}
     skipped: list[str] = []
@@ -714,7 +704,7 @@ def _report(args: argparse.Namespace, argv: list[str] | None, results: dict, che
         "",
         f"Command: `{command}`  ",
         f"Date: {started:%Y-%m-%d %H:%M %Z} ({wall / 60:.1f} min)  ",
-        f"Machine: {_machine()}  ",
+        f"Machine: {machine_summary()}  ",
         f"Versions: {_versions()}  ",
         f"Threads: {args.threads} (dami_np.kernels.set_num_threads, OMP/BLAS/Numba env), torch.set_num_threads("
         f"{args.torch_threads or args.threads})  ",

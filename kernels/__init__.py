@@ -7,9 +7,11 @@ Public API:
 - :func:`kcenter_greedy` ``(points, k, centers=None, *, return_radii=False, method="auto")``.
 - :func:`set_num_threads` / :func:`get_num_threads`; :data:`NUMBA_ENABLED`.
 
-Every distance is computed with one formula (float64 differences, fixed accumulation
-order; see ``_rowdist``), so all methods, the NumPy fallback and any thread count give
-bit-identical results. Kernels compile (or load from Numba's cache) at first import;
+Every distance that decides a result is computed with one formula (float64 differences,
+fixed accumulation order; see ``_rowdist``), so all methods, the NumPy fallback and any
+thread count give bit-identical results. Many centers at once go through a float32 BLAS
+screen with a proven error bound (``_screen``): it only chooses which exact distances to
+compute, so results stay the same bits. Kernels compile (or load from Numba's cache) at first import;
 ``DAMI_NP_DISABLE_NUMBA=1`` selects the pure-NumPy path.
 """
 

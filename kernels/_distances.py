@@ -4,7 +4,9 @@ Both use the shared formula of :mod:`._rowdist` (differences, float64 lane accum
 not the ``|a|^2 + |b|^2 - 2ab`` expansion: results are never negative, exactly 0 for
 identical rows, accurate for near-duplicates, and bit-identical to what K-Center uses.
 Work is tiled (``_TILE_A`` rows of A against ``_TILE_B`` rows of B, which stay in cache)
-and tiles of A run in parallel (``prange``).
+and tiles of A run in parallel (``prange``). With many rows in ``others``,
+:func:`nearest_sq_distances` first screens them with one BLAS product (:mod:`._screen`) and
+computes the exact formula only for the candidates that can be nearest: same result.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 
 from ._numba_policy import NUMBA_ENABLED, kernel, prange, types
 from ._rowdist import LANES, sq_dist, sq_dists_numpy
+from ._screen import SCREEN_MIN_CENTERS, screened_nearest
 from ._validate import as_pair
 
 __all__ = ["pairwise_sq_distances", "nearest_sq_distances"]
@@ -119,7 +122,9 @@ def nearest_sq_distances(points: object, others: object) -> tuple[np.ndarray, np
     best_j = np.empty(n, dtype=np.int64)
     if n:
         b64 = np.ascontiguousarray(b, dtype=np.float64)
-        if NUMBA_ENABLED:
+        if NUMBA_ENABLED and m >= SCREEN_MIN_CENTERS:  # same bits, BLAS-screened (see _screen)
+            best_d, best_j = screened_nearest(a, b64)
+        elif NUMBA_ENABLED:
             _nearest_numba(a, b64, best_d, best_j)
         else:
             best_d.fill(np.inf)

@@ -1,4 +1,4 @@
-"""Exact greedy K-Center: public entry point and the Numba driver (plain, pruned, auto).
+"""Exact greedy K-Center: public entry point and the Numba driver of the plain and pruned passes.
 
 All methods run the same algorithm on the same distances (see :mod:`._rowdist`) and
 return identical picks and radii:
@@ -7,9 +7,9 @@ return identical picks and radii:
 * ``"pruned"``: identical rows are grouped first (:mod:`._dedupe`; one representative per
   group, the lowest index), initial centers are visited farthest-first, and each pass skips
   rows that the triangle inequality proves unaffected (:mod:`._kcenter_kernels`).
-* ``"auto"``: ``"pruned"``, but it watches the fraction of rows skipped and runs plain
-  passes while pruning does not pay, re-probing now and then (pruning gets better as
-  centers get denser); grouping runs only when enough passes amortize it.
+* ``"screened"`` (what ``"auto"`` runs with Numba): nearest initial centers by a BLAS
+  screen, then picks over an active set of rows whose bounds can still win
+  (:mod:`._kcenter_screened`). Fastest on every case we measured (``bench/kcenter_speed.py``).
 * ``"numpy"``: pure NumPy plain passes (also what every method uses without Numba).
 
 Extra memory is O(n) plus the center vectors in float64 ((|centers| + k) x D).
@@ -25,6 +25,7 @@ import numpy as np
 from ._dedupe import Groups, group_identical_rows
 from ._kcenter_kernels import BLOCK, center_sq_dists, update_pass, update_pass_serial
 from ._kcenter_numpy import kcenter_numpy
+from ._kcenter_screened import kcenter_screened
 from ._numba_policy import NUMBA_ENABLED
 from ._rowdist import LANES
 from ._selection import fill_zero_distance, first_center_vector
@@ -32,47 +33,15 @@ from ._validate import as_centers_mask, as_points
 
 __all__ = ["kcenter_greedy", "METHODS"]
 
-METHODS = ("auto", "pruned", "plain", "numpy")
+METHODS = ("auto", "screened", "pruned", "plain", "numpy")
 
-_DEDUPE_MIN_PASSES = 16  # auto: grouping costs about one pass; do it when it can pay
 _SPREAD_MAX_CENTERS = 2048  # farthest-first ordering of initial centers is O(S^2 D)
 _SERIAL_ELEMS = 1 << 20  # passes over fewer row elements than this run on one thread
-_AUTO_WINDOW = 4  # pruned passes averaged before deciding
-_AUTO_MIN_SKIP = 0.2  # below this skip fraction, pruning is not worth its overhead
-_AUTO_PROBE_EVERY = 8  # plain passes between two pruned probes (a probe costs ~1% of a pass)
 
 
 def _prune_threshold(d: int) -> float:
     """Factor slightly above 4 covering float64 rounding of both computed distances."""
     return 4.0 * (1.0 + 1e-8 + 16.0 * (d + LANES + 8) * 2.0**-53)
-
-
-class _AutoPrune:
-    """Decides, pass by pass, whether the next pass prunes (``"auto"``)."""
-
-    def __init__(self, method: str) -> None:
-        self.method = method
-        self.pruning = method != "plain"
-        self.recent: list[float] = []
-        self.since_probe = 0
-
-    def want(self) -> bool:
-        if self.method != "auto" or self.pruning:
-            return self.pruning
-        self.since_probe += 1
-        return self.since_probe >= _AUTO_PROBE_EVERY
-
-    def record(self, pruned: bool, skip: float) -> None:
-        if self.method != "auto" or not pruned:
-            return
-        if not self.pruning:  # a probe
-            self.since_probe = 0
-            if skip >= _AUTO_MIN_SKIP:
-                self.pruning, self.recent = True, []
-            return
-        self.recent = (self.recent + [skip])[-_AUTO_WINDOW:]
-        if len(self.recent) == _AUTO_WINDOW and sum(self.recent) / _AUTO_WINDOW < _AUTO_MIN_SKIP:
-            self.pruning, self.since_probe = False, 0
 
 
 class _State:
@@ -90,9 +59,8 @@ class _State:
         self.centers = np.empty((n_slots, x.shape[1]), dtype=np.float64)
         self.dcc = np.empty(n_slots, dtype=np.float64)
         self.n_slots = 0
-        self.eligible = m - int(gcenter.sum())
         self.thr = _prune_threshold(x.shape[1])
-        self.policy = _AutoPrune(method)
+        self.prune = method == "pruned"
         # Waking threads costs more than a small pass saves (much more on busy cores).
         self.update = update_pass_serial if m * x.shape[1] < _SERIAL_ELEMS else update_pass
 
@@ -100,16 +68,14 @@ class _State:
         """Make ``vec`` (float64) the next center and update every row against it."""
         s = self.n_slots
         self.centers[s] = vec
-        prune = s > 0 and self.policy.want()
+        prune = s > 0 and self.prune
         if prune:
             center_sq_dists(self.centers, s, self.centers[s], self.dcc)
-        computed = self.update(
+        self.update(
             self.x, self.rows, self.centers[s], s, self.mind, self.nearest, self.dcc, prune, self.thr,
             self.blk_best, self.blk_arg,
         )
         self.n_slots = s + 1
-        if self.eligible:
-            self.policy.record(prune, 1.0 - computed / self.eligible)
 
     def distances_to(self, vec: np.ndarray) -> None:
         """Set every non-center row's min distance to its distance to ``vec`` (no center made)."""
@@ -124,7 +90,6 @@ class _State:
 
     def mark(self, r: int) -> None:
         self.mind[r] = -1.0
-        self.eligible -= 1
 
 
 def _spread_order(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -148,9 +113,7 @@ def _spread_order(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 def _kcenter_numba(x: np.ndarray, k: int, cmask: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
     n = x.shape[0]
-    n_centers = int(cmask.sum())
-    dedupe = method == "pruned" or (method == "auto" and n_centers + k >= _DEDUPE_MIN_PASSES)
-    if dedupe:
+    if method == "pruned":
         groups = group_identical_rows(x)
     else:
         ident = np.arange(n, dtype=np.int64)
@@ -218,8 +181,8 @@ def kcenter_greedy(
     (duplicates), the rest of the picks are the lowest available rows. Returns the int64
     picks in pick order and, with ``return_radii``, the float64 Euclidean distance of each
     pick to its nearest center when it was picked (first pick without centers: its distance
-    to the mean). ``method`` is one of ``"auto"``, ``"pruned"``, ``"plain"``, ``"numpy"``;
-    all return identical results.
+    to the mean). ``method`` is one of ``"auto"``, ``"screened"``, ``"pruned"``, ``"plain"``,
+    ``"numpy"``; all return identical results.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -237,6 +200,8 @@ def kcenter_greedy(
         picks, radii = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     elif method == "numpy" or not NUMBA_ENABLED:
         picks, radii = kcenter_numpy(x, kk, cmask)
+    elif method in ("auto", "screened"):
+        picks, radii = kcenter_screened(x, kk, cmask)
     else:
         picks, radii = _kcenter_numba(x, kk, cmask, method)
     return (picks, radii) if return_radii else picks

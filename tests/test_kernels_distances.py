@@ -79,12 +79,14 @@ def test_nearest_matches_pairwise_min_and_argmin(dtype):
     np.testing.assert_array_equal(j, ref_pairwise(a, b).argmin(axis=1))
 
 
-def test_nearest_ties_go_to_lowest_index():
+@pytest.mark.parametrize("padding", [0, 40])  # 40 far rows first: the BLAS-screened path (>= 32 others)
+def test_nearest_ties_go_to_lowest_index(padding):
     pts = np.array([[0.0, 0.0], [5.0, 5.0]])
-    others = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [5.0, 5.0], [5.0, 5.0]])
+    far = np.full((padding, 2), 100.0)
+    others = np.vstack([far, [[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [5.0, 5.0], [5.0, 5.0]]])
     d, j = K.nearest_sq_distances(pts, others)
     np.testing.assert_array_equal(d, [1.0, 0.0])
-    np.testing.assert_array_equal(j, [0, 3])
+    np.testing.assert_array_equal(j, [padding, padding + 3])
 
 
 def test_distance_errors():

@@ -8,7 +8,7 @@ import pytest
 from dami_np import kernels as K
 from dami_np.kernels import _kcenter as KC
 
-from test_kernels_reference import ref_kcenter
+from test_kernels_reference import ref_kcenter, ref_pairwise
 
 METHODS = K.METHODS
 
@@ -232,33 +232,55 @@ def test_rejects_bad_arguments():
 
 
 @pytest.mark.skipif(not K.NUMBA_ENABLED, reason="pruning is a Numba path")
+@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="pruning is a Numba path")
 def test_pruning_really_skips_on_clustered_data(monkeypatch):
     """The equality tests above only mean something if the pruned branch actually runs."""
-    skips: list[float] = []
-    orig = KC._AutoPrune.record
+    computed: list[int] = []
 
-    def spy(self, pruned, skip):
-        if pruned:
-            skips.append(skip)
-        orig(self, pruned, skip)
+    def spy(fn):
+        def wrapped(*args):
+            computed.append(fn(*args))
+            return computed[-1]
+        return wrapped
 
-    monkeypatch.setattr(KC._AutoPrune, "record", spy)
+    monkeypatch.setattr(KC, "update_pass", spy(KC.update_pass))
+    monkeypatch.setattr(KC, "update_pass_serial", spy(KC.update_pass_serial))
     x = _blobs(4000, 8, 20, np.float32)
     K.kcenter_greedy(x, 100, np.arange(0, 4000, 200), method="pruned")
-    assert len(skips) > 100 and np.mean(skips[-50:]) > 0.5
+    assert len(computed) > 100 and np.mean(computed[-50:]) < 0.5 * 4000
 
 
-def test_auto_policy_switches_off_and_probes():
-    pol = KC._AutoPrune("auto")
-    for _ in range(4):
-        assert pol.want()
-        pol.record(True, 0.0)
-    wants = [pol.want() for _ in range(KC._AUTO_PROBE_EVERY)]
-    assert wants[-1] and not any(wants[:-1])  # plain passes, then one probe
-    pol.record(True, 0.9)
-    assert pol.pruning and pol.want()
-    assert not KC._AutoPrune("plain").want()
-    assert KC._AutoPrune("pruned").want()
+@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="the screened method is a Numba path")
+def test_screened_method_screens_centers_and_keeps_a_small_active_set(monkeypatch):
+    """Many initial centers go through one screen (no pass per center), and each pick
+    updates only an active set much smaller than the pool."""
+    from dami_np.kernels import _kcenter_screened as KS
+
+    screens: list[int] = []
+    updated: list[int] = []
+    orig_screen = KS.screened_nearest
+
+    def screen_spy(x, cpts, sq=None):
+        screens.append(cpts.shape[0])
+        return orig_screen(x, cpts, sq)
+
+    def update_spy(fn):
+        def wrapped(x, rows, *rest):
+            updated.append(rows.shape[0])
+            return fn(x, rows, *rest)
+        return wrapped
+
+    monkeypatch.setattr(KS, "screened_nearest", screen_spy)
+    monkeypatch.setattr(KS, "_add_center_serial", update_spy(KS._add_center_serial))
+    monkeypatch.setattr(KS, "_add_center_parallel", update_spy(KS._add_center_parallel))
+    x = _blobs(60_000, 8, 50, np.float32)
+    centers = np.arange(0, 60_000, 60)  # 1,000 initial centers
+    p, r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="screened")
+    ref_p, ref_r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="plain")
+    np.testing.assert_array_equal(p, ref_p)
+    np.testing.assert_array_equal(r, ref_r)
+    assert screens[0] == KS._SCREEN_FIRST and sum(screens) >= 1000  # the rest applied to active rows only
+    assert len(updated) == 49 and max(updated) <= 60_000 // 4
 
 
 @pytest.mark.skipif(not K.NUMBA_ENABLED, reason="grouping kernel is a Numba path")
@@ -285,3 +307,63 @@ def test_hash_collisions_never_merge_different_rows():
     _assign_reps(order, hashes, bits, rep, np.empty(60, dtype=np.int64))
     _, first, inv = np.unique(x, axis=0, return_index=True, return_inverse=True)
     np.testing.assert_array_equal(rep, first[inv.reshape(-1)])
+
+
+# ---------------------------------------------------------------- screened method: hard cases
+@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="the screened method is a Numba path")
+@pytest.mark.parametrize(
+    "n, dim, n_centers, k, distinct",
+    [
+        (400, 3, 40, 30, None),  # one screening stage
+        (3000, 12, 600, 150, None),  # strided first stage + active-set refreshes
+        (800, 5, 100, 500, 60),  # many duplicates: zero-distance tail in row order
+        (300, 40, 33, 267, None),  # every row picked
+        (600, 6, 80, 40, "offset"),  # far from the origin: float32 screening alone would misrank
+        (500, 7, 0, 60, None),  # no initial centers
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("small_active_sets", [False, True])
+def test_screened_equals_reference_with_small_active_sets(n, dim, n_centers, k, distinct, dtype, small_active_sets, monkeypatch):
+    from dami_np.kernels import _kcenter_screened as KS
+
+    if small_active_sets:  # force many re-selections of the active set and a strided first screen
+        monkeypatch.setattr(KS, "_ACTIVE_MIN", 4)
+        monkeypatch.setattr(KS, "_ACTIVE_PER_PICK", 0)
+        monkeypatch.setattr(KS, "_SCREEN_FIRST", 8)
+    rng = np.random.default_rng(n + dim)
+    points = rng.normal(size=(n, dim)) * rng.uniform(0.1, 10, size=dim)
+    if distinct == "offset":
+        points = 1e3 + points * 1e-3
+    elif distinct:
+        points = points[rng.integers(0, distinct, size=n)].round(1)
+    points = points.astype(dtype)
+    centers = rng.choice(n, n_centers, replace=False)
+    picks, radii = K.kcenter_greedy(points, k, centers, return_radii=True, method="screened")
+    ref_p, ref_r = ref_kcenter(points, k, centers)
+    np.testing.assert_array_equal(picks, ref_p)
+    np.testing.assert_array_equal(radii, ref_r)
+
+
+@pytest.mark.parametrize(
+    "scale",
+    ["huge", "tiny", "mixed"],
+)
+def test_every_method_is_exact_at_extreme_magnitudes(scale):
+    """The BLAS screen works in float32: rows are rescaled by a power of two and its error
+    bound has an absolute term, so float32 overflow or underflow cannot change a pick."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((400, 9))
+    if scale == "huge":
+        x *= 1e120  # beyond float32 range
+    elif scale == "tiny":
+        x *= 1e-200  # below float32 range
+    else:  # a cloud of tiny rows next to large ones: tiny ones underflow in float32
+        x[:200] *= 1e-42
+        x[200:] *= 1e3
+    centers = np.arange(0, 400, 9)  # 45 centers: the screen is used
+    _check_all_methods(x, 60, centers)
+    d, j = K.nearest_sq_distances(x, x[centers])
+    ref_d = ref_pairwise(x, x[centers])
+    np.testing.assert_array_equal(d, ref_d.min(axis=1))
+    np.testing.assert_array_equal(j, ref_d.argmin(axis=1))

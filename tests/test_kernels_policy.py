@@ -100,5 +100,5 @@ def test_thread_count_roundtrip_and_validation():
 
 def test_flags_exported():
     assert isinstance(K.NUMBA_ENABLED, bool)
-    assert set(K.METHODS) == {"auto", "pruned", "plain", "numpy"}
+    assert set(K.METHODS) == {"auto", "screened", "pruned", "plain", "numpy"}
     assert np.asarray(K.kcenter_greedy(np.eye(3), 1)).dtype == np.int64

@@ -77,39 +77,3 @@ def test_a_fitted_model_is_used_even_with_one_labeled_class():
     X = np.array([[0.0, 0.0], [100.0, 0.1], [1.0, 5.0], [2.0, 3.0]])
     y = np.array([0, np.nan, np.nan, np.nan])  # one class, but the model is fitted: coreset proper
     np.testing.assert_array_equal(query(X, y, 2, strategy="coreset", model=HiddenModel()), [2, 3])
-
-
-# ---------------------------------------------------------------- the fast path equals the kernel
-@pytest.mark.parametrize(
-    "n, dim, n_centers, k, distinct",
-    [
-        (400, 3, 40, 30, None),  # one screening stage
-        (3000, 12, 600, 150, None),  # strided first stage + active-set refreshes
-        (800, 5, 100, 500, 60),  # many duplicates: zero-distance tail in row order
-        (300, 40, 33, 267, None),  # every row picked
-        (600, 6, 80, 40, "offset"),  # far from the origin: float32 screening alone would misrank
-    ],
-)
-@pytest.mark.parametrize("small_active_sets", [False, True])
-def test_gemm_screened_kcenter_is_bit_identical_to_the_kernel(n, dim, n_centers, k, distinct, small_active_sets, monkeypatch):
-    from dami_np import kernels
-    from dami_np.strategies import _fast_kcenter
-    from dami_np.strategies._fast_kcenter import kcenter_with_centers
-
-    if small_active_sets:  # force many re-selections of the active set
-        monkeypatch.setattr(_fast_kcenter, "_ACTIVE_MIN", 4)
-        monkeypatch.setattr(_fast_kcenter, "_ACTIVE_PER_PICK", 0)
-        monkeypatch.setattr(_fast_kcenter, "_SCREEN_FIRST", 8)
-
-    rng = np.random.default_rng(n + dim)
-    points = rng.normal(size=(n, dim)) * rng.uniform(0.1, 10, size=dim)
-    if distinct == "offset":
-        points = 1e3 + points * 1e-3
-    elif distinct:
-        points = points[rng.integers(0, distinct, size=n)].round(1)
-    centers = np.zeros(n, bool)
-    centers[rng.choice(n, n_centers, replace=False)] = True
-    picks, radii = kcenter_with_centers(points, centers, k)
-    expected, expected_radii = kernels.kcenter_greedy(points, k, centers=centers, return_radii=True)
-    np.testing.assert_array_equal(picks, expected)
-    np.testing.assert_array_equal(radii, expected_radii)

@@ -20,7 +20,6 @@ __all__ = ["kcenter", "kcenter_radii", "grouped_kcenter", "streamed_kcenter"]
 
 PointsFn = Callable[[np.ndarray], np.ndarray]
 _CHUNK_BYTES = 64 * 2**20
-_FAST_MIN_CENTERS = 32  # from this many initial centers the GEMM-screened path pays
 
 
 def kcenter(points: np.ndarray, centers: np.ndarray, k: int) -> np.ndarray:
@@ -29,15 +28,9 @@ def kcenter(points: np.ndarray, centers: np.ndarray, k: int) -> np.ndarray:
 
 
 def kcenter_radii(points: np.ndarray, centers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Picks and radii of ``kernels.kcenter_greedy``; many centers take the GEMM-screened path
-    of ``_fast_kcenter``, which returns the same bits faster."""
+    """Picks and Euclidean radii of ``kernels.kcenter_greedy``."""
     from .. import kernels
 
-    centers = np.asarray(centers, dtype=bool)
-    if kernels.NUMBA_ENABLED and int(centers.sum()) >= _FAST_MIN_CENTERS and k > 0:
-        from ._fast_kcenter import kcenter_with_centers
-
-        return kcenter_with_centers(np.asarray(points, dtype=np.float64), centers, int(k))
     picks, radii = kernels.kcenter_greedy(points, int(k), centers=centers, return_radii=True)
     return np.asarray(picks, dtype=np.int64), np.asarray(radii, dtype=np.float64)
 
@@ -174,12 +167,7 @@ def streamed_kcenter(
         for c0 in range(0, center_points.shape[0], step):
             block = center_points[c0 : c0 + step]
             for start in starts:
-                if kernels.NUMBA_ENABLED and block.shape[0] >= _FAST_MIN_CENTERS:
-                    from ._fast_kcenter import screened_nearest  # same bits, GEMM-screened
-
-                    d = screened_nearest(chunk(start), block)[0]
-                else:
-                    d, _ = kernels.nearest_sq_distances(chunk(start), block)
+                d, _ = kernels.nearest_sq_distances(chunk(start), block)
                 np.minimum(nearest[start : start + step], d, out=nearest[start : start + step])
     nearest[centers] = -np.inf
 
