@@ -23,11 +23,16 @@ import operator
 import numpy as np
 
 from ._dedupe import Groups, group_identical_rows
-from ._kcenter_kernels import BLOCK, center_sq_dists, update_pass, update_pass_serial
+from ._kcenter_kernels import (
+    BLOCK,
+    center_sq_dists,
+    prune_threshold,
+    update_pass,
+    update_pass_serial,
+)
 from ._kcenter_numpy import kcenter_numpy
 from ._kcenter_screened import kcenter_screened
 from ._numba_policy import NUMBA_ENABLED
-from ._rowdist import LANES
 from ._selection import fill_zero_distance, first_center_vector
 from ._validate import as_centers_mask, as_points
 
@@ -37,11 +42,6 @@ METHODS = ("auto", "screened", "pruned", "plain", "numpy")
 
 _SPREAD_MAX_CENTERS = 2048  # farthest-first ordering of initial centers is O(S^2 D)
 _SERIAL_ELEMS = 1 << 20  # passes over fewer row elements than this run on one thread
-
-
-def _prune_threshold(d: int) -> float:
-    """Factor slightly above 4 covering float64 rounding of both computed distances."""
-    return 4.0 * (1.0 + 1e-8 + 16.0 * (d + LANES + 8) * 2.0**-53)
 
 
 class _State:
@@ -59,7 +59,7 @@ class _State:
         self.centers = np.empty((n_slots, x.shape[1]), dtype=np.float64)
         self.dcc = np.empty(n_slots, dtype=np.float64)
         self.n_slots = 0
-        self.thr = _prune_threshold(x.shape[1])
+        self.thr = prune_threshold(x.shape[1])
         self.prune = method == "pruned"
         # Waking threads costs more than a small pass saves (much more on busy cores).
         self.update = update_pass_serial if m * x.shape[1] < _SERIAL_ELEMS else update_pass

@@ -23,11 +23,16 @@ from ._numba_policy import inline, kernel, prange, types
 from ._prefetch import prefetch_row
 from ._rowdist import LANES, sq_dist
 
-__all__ = ["BLOCK", "update_pass", "update_pass_serial", "center_sq_dists"]
+__all__ = ["BLOCK", "prune_threshold", "update_pass", "update_pass_serial", "center_sq_dists"]
 
 BLOCK = 512
 _SPREAD = 16
 _SLACK = 1e-290
+
+
+def prune_threshold(d: int) -> float:
+    """``thr``: slightly above 4, covering the float64 rounding of both computed distances."""
+    return 4.0 * (1.0 + 1e-8 + 16.0 * (d + LANES + 8) * 2.0**-53)
 
 
 def _update_sigs() -> list:

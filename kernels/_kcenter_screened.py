@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from ._dedupe import group_identical_rows
-from ._kcenter_kernels import center_sq_dists
+from ._kcenter_kernels import center_sq_dists, prune_threshold
 from ._numba_policy import inline, kernel, prange, types
 from ._rowdist import LANES, sq_dist
 from ._screen import row_sq_norms, screened_nearest
@@ -44,11 +44,6 @@ _PASS_PARALLEL_MIN = 1 << 21  # a pass repeats per pick: thread wake-ups must pa
 _ACTIVE_MIN = 4096  # rows kept exact between two choices of the active set (at least)
 _ACTIVE_PER_PICK = 16
 _SCREEN_FIRST = 256  # initial centers applied to every row; the rest only to active rows
-
-
-def _prune_factor(dim: int) -> float:
-    """Slightly above 4: covers the float64 rounding of both computed distances (as the pruned pass)."""
-    return 4.0 * (1.0 + 1e-8 + 16.0 * (dim + LANES + 8) * 2.0**-53)
 
 
 def _update_sigs() -> list:
@@ -157,7 +152,7 @@ class _Run:
         self.mind[center_rows] = -1.0
         self.upto = np.full(n, n_first, dtype=np.int64)  # slots already applied to each row
         self.dcc = np.empty(n_init + k)
-        self.thr = _prune_factor(dim)
+        self.thr = prune_threshold(dim)
 
     def bring_up_to_date(self, rows: np.ndarray) -> None:
         """Apply every slot not yet applied to ``rows``: the rest of the initial centers by

@@ -22,7 +22,6 @@ import math
 import numpy as np
 
 from .._blas_threads import limit_blas_threads
-
 from ._numba_policy import inline, kernel, prange, types
 from ._rowdist import LANES, sq_dist
 
