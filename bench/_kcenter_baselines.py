@@ -56,6 +56,19 @@ def _first_pick(points: np.ndarray) -> int:
     return int(np.argmax(d))
 
 
+def _greedy_loop(points: np.ndarray, k: int, cidx: np.ndarray, mind, argmax, add_center) -> np.ndarray:
+    """The pick loop every one-pass-per-pick baseline shares: take the farthest row (the
+    farthest from the mean when there are no centers), mark it, update ``mind`` with it."""
+    picks = np.empty(k, dtype=np.int64)
+    for t in range(k):
+        ind = _first_pick(points) if not cidx.size and t == 0 else int(argmax(mind))
+        picks[t] = ind
+        mind[ind] = -1.0
+        if t + 1 < k:
+            add_center(ind)
+    return picks
+
+
 def _fix_near_zero(d2: np.ndarray, xx: np.ndarray, cc: float, x: np.ndarray, c: np.ndarray) -> None:
     """Recompute from differences the squared distances the expanded formula cannot resolve."""
     small = np.flatnonzero(d2 <= _NEAR_ZERO * (xx + cc))
@@ -129,18 +142,15 @@ def kcenter_numpy_gemv(points: np.ndarray, k: int, centers: object = None) -> np
     if cidx.size:
         _fix_near_zero_many(mind, xx, x, cidx)
     mind[cidx] = -1.0
-    picks = np.empty(k, dtype=np.int64)
-    for t in range(k):
-        ind = _first_pick(x) if not cidx.size and t == 0 else int(np.argmax(mind))
-        picks[t] = ind
-        mind[ind] = -1.0
-        if t + 1 < k:
-            c = x[ind]
-            d = x @ c  # the GEMV
-            d2 = xx - 2.0 * d + xx[ind]
-            _fix_near_zero(d2, xx, float(xx[ind]), x, c)
-            np.minimum(mind, d2, out=mind)
-    return picks
+
+    def add_center(ind: int) -> None:
+        c = x[ind]
+        d = x @ c  # the GEMV
+        d2 = xx - 2.0 * d + xx[ind]
+        _fix_near_zero(d2, xx, float(xx[ind]), x, c)
+        np.minimum(mind, d2, out=mind)
+
+    return _greedy_loop(x, k, cidx, mind, np.argmax, add_center)
 
 
 def _fix_near_zero_many(mind: np.ndarray, xx: np.ndarray, x: np.ndarray, cidx: np.ndarray) -> None:
@@ -186,14 +196,7 @@ def kcenter_numba_prange(points: np.ndarray, k: int, centers: object = None) -> 
     for c in cidx:
         update(x, x[c].astype(np.float64), mind)
     mind[cidx] = -1.0
-    picks = np.empty(k, dtype=np.int64)
-    for t in range(k):
-        ind = _first_pick(x) if not cidx.size and t == 0 else int(np.argmax(mind))
-        picks[t] = ind
-        mind[ind] = -1.0
-        if t + 1 < k:
-            update(x, x[ind].astype(np.float64), mind)
-    return picks
+    return _greedy_loop(x, k, cidx, mind, np.argmax, lambda ind: update(x, x[ind].astype(np.float64), mind))
 
 
 # ---------------------------------------------------------------------------- torch
@@ -220,13 +223,10 @@ def kcenter_torch_cdist(points: np.ndarray, k: int, centers: object = None) -> n
             for i in range(0, n, step):
                 mind[i : i + step] = torch.cdist(x[i : i + step], cs).min(dim=1).values
         mind[torch.from_numpy(cidx)] = -1.0
-        picks = np.empty(k, dtype=np.int64)
-        for t in range(k):
-            ind = _first_pick(points) if not cidx.size and t == 0 else int(torch.argmax(mind))
-            picks[t] = ind
+
+        def add_center(ind: int) -> None:
+            d = torch.cdist(x, x[ind : ind + 1]).squeeze(1)
+            torch.minimum(mind, d, out=mind)
             mind[ind] = -1.0
-            if t + 1 < k:
-                d = torch.cdist(x, x[ind : ind + 1]).squeeze(1)
-                torch.minimum(mind, d, out=mind)
-                mind[ind] = -1.0
-    return picks
+
+        return _greedy_loop(points, k, cidx, mind, torch.argmax, add_center)
