@@ -7,25 +7,77 @@ Rules (decided per column at ``fit``, in input column order):
   ``"<missing>"`` (only if some were missing at fit); a level unseen at fit encodes as all zeros.
 - numeric columns are *numeric*: missing values are replaced by the fit median, then the
   column is standardized (mean 0, std 1; a constant column is only centered). A column with
-  missing values at fit also gets an indicator column ``"<name>=<missing>"``.
+  missing values at fit also gets an indicator column ``"<name>=<missing>"``. Standardizing
+  first divides by the power of two at or below ``max |x|`` (exact, so ordinary columns give
+  the same bits as a plain ``(x - mean) / std``), so columns near +-1e308 or made of
+  denormals standardize without overflow or underflow.
+- date/time columns (``datetime64``, ``timedelta64``, or text whose every value is an ISO
+  date like ``2024-03-01`` / ``2024-03-01 14:30[:00][+02:00]`` or ``2024/03/01``) are
+  *datetime*: one numeric feature, days since 1970-01-01 (UTC; a duration in days), then
+  treated like a numeric column. Day-first or month-first dates (``03/01/2024``) are used
+  when the values decide the order (some day above 12); when they cannot, the column is
+  *excluded* (no features) with a ``ColumnWarning``.
 - text (object/str) columns whose every value parses as a number are converted to numbers.
   If more than half of the values parse but some do not (e.g. ``"?"`` placeholders), that
   is an error naming the first offending row and value. To force a column of number-like
   codes to be categorical, give it the ``category`` dtype.
 - empty or whitespace-only strings count as missing.
+
+``fit`` checks every column before raising, so one ``UnusableColumnsError`` (a ``ValueError``)
+lists all the columns that cannot be used (``.issues``, one ``ColumnIssue`` each).
 """
 
 from __future__ import annotations
 
+import re
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["TabularPreprocessor"]
+__all__ = ["TabularPreprocessor", "UnusableColumnsError", "ColumnIssue", "ColumnWarning"]
 
 _MISSING_LEVEL = "<missing>"
 _NUMERIC_SHARE = 0.5  # a text column is "mostly numeric" above this share of parseable values
+_EPOCH = pd.Timestamp("1970-01-01")
+_DAY = pd.Timedelta(days=1)
+_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+_ISO_DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}" + _TIME)
+_DMY_DATE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+@dataclass(frozen=True)
+class ColumnIssue:
+    """Why one input column cannot be used: ``kind`` is ``empty``, ``too_many_levels``,
+    ``mixed`` (mostly numbers or dates, some text), ``infinite`` or ``dtype``; ``message``
+    is the full sentence (with advice for the Python API); ``detail`` the short reason."""
+
+    column: str
+    kind: str
+    message: str
+    detail: str
+
+
+class UnusableColumnsError(ValueError):
+    """Some input columns cannot be used as features; ``issues`` lists every one of them."""
+
+    def __init__(self, issues: list[ColumnIssue]) -> None:
+        self.issues = list(issues)
+        if len(self.issues) == 1:
+            text = self.issues[0].message
+        else:
+            text = f"{len(self.issues)} columns cannot be used: " + "; ".join(i.message for i in self.issues)
+        super().__init__(text)
+
+
+class ColumnWarning(UserWarning):
+    """A column was used in a way the user may not expect (e.g. excluded); ``column`` names it."""
+
+    def __init__(self, message: str, column: str) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 class TabularPreprocessor:
@@ -51,8 +103,14 @@ class TabularPreprocessor:
             raise ValueError("X has zero columns; need at least one feature column")
         columns = _column_names(frame)
         specs: list[dict[str, Any]] = []
+        issues: list[ColumnIssue] = []
         for position, name in enumerate(columns):
-            specs.append(self._fit_column(name, frame.iloc[:, position]))
+            try:
+                specs.append(self._fit_column(name, frame.iloc[:, position]))
+            except _ColumnProblem as problem:
+                issues.append(problem.issue)
+        if issues:
+            raise UnusableColumnsError(issues)
         self.columns_ = columns
         self._specs = specs
         self.column_kinds_ = {spec["name"]: spec["kind"] for spec in specs}
@@ -80,24 +138,35 @@ class TabularPreprocessor:
     def _fit_column(self, name: str, column: pd.Series) -> dict[str, Any]:
         missing = _missing_mask(column)
         if missing.all():
-            raise ValueError(f"column {name!r} is entirely empty (all values missing); drop it from X")
-        kind = _column_kind(name, column, missing)
-        if kind == "numeric":
-            values = _to_float(name, column, missing)
+            raise _ColumnProblem(name, "empty", f"column {name!r} is entirely empty (all values missing); drop it from X",
+                                 "entirely empty")
+        kind, date_format = _column_kind(name, column, missing)
+        if kind == "excluded":
+            return {"name": name, "kind": kind, "features": []}
+        if kind in ("numeric", "datetime"):
+            values = _to_float(name, column, missing, kind, date_format)
             has_missing = bool(missing.any())
-            median = float(np.median(values[~missing]))
-            filled = np.sort(np.where(missing, median, values))  # sorted: stats independent of row order
-            mean = float(filled.mean())
-            scale = float(filled.std()) if np.ptp(filled) > 0 else 1.0
+            present = values[~missing]
+            shift = _power_of_two_scale(present)  # exact: x / shift has the same digits as x
+            median = float(np.median(present / shift)) * shift
+            filled = np.sort(np.where(missing, median, values) / shift)  # sorted: stats independent of row order
+            if np.ptp(filled) > 0:
+                mean, scale = float(filled.mean()), float(filled.std())
+                if not (np.isfinite(scale) and scale > 0):
+                    scale = 1.0
+            else:  # a constant column is only centered, in its own units
+                shift, mean, scale = 1.0, median, 1.0
             features = [name] + ([f"{name}={_MISSING_LEVEL}"] if has_missing else [])
-            return {"name": name, "kind": kind, "median": median, "mean": mean, "scale": scale,
-                    "indicator": has_missing, "features": features}
+            return {"name": name, "kind": kind, "median": median, "shift": shift, "mean": mean, "scale": scale,
+                    "indicator": has_missing, "features": features, "date_format": date_format}
         levels = sorted(set(_as_text(column[~missing])))
         if len(levels) > self.max_categories:
-            raise ValueError(
+            raise _ColumnProblem(
+                name, "too_many_levels",
                 f"column {name!r} has {len(levels)} distinct values, more than max_categories="
                 f"{self.max_categories}; it looks like an identifier or free text: exclude it from X "
-                f"(e.g. X.drop(columns=[{name!r}])) or raise max_categories"
+                f"(e.g. X.drop(columns=[{name!r}])) or raise max_categories",
+                f"{len(levels)} distinct text values: an identifier or free text?",
             )
         if missing.any() and _MISSING_LEVEL not in levels:
             levels.append(_MISSING_LEVEL)
@@ -120,10 +189,22 @@ class TabularPreprocessor:
         name = spec["name"]
         missing = _missing_mask(column)
         n = len(column)
-        if spec["kind"] == "numeric":
-            values = _to_float(name, column, missing)
+        if spec["kind"] == "excluded":
+            return np.empty((n, 0))
+        if spec["kind"] in ("numeric", "datetime"):
+            try:
+                values = _to_float(name, column, missing, spec["kind"], spec["date_format"])
+            except _ColumnProblem as problem:
+                raise ValueError(problem.issue.message) from None
             filled = np.where(missing, spec["median"], values)
-            scaled = (filled - spec["mean"]) / spec["scale"]
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                scaled = (filled / spec["shift"] - spec["mean"]) / spec["scale"]
+            if not np.isfinite(scaled).all():
+                first = int(np.flatnonzero(~np.isfinite(scaled))[0])
+                raise ValueError(
+                    f"column {name!r} has value {float(filled[first])!r} at row {_row(column.index[first])}, "
+                    f"too far outside the range seen at fit to be standardized"
+                )
             if spec["indicator"]:
                 return np.column_stack([scaled, missing.astype(np.float64)])
             return scaled.reshape(n, 1)
@@ -167,32 +248,100 @@ def _missing_mask(column: pd.Series) -> np.ndarray:
     return missing
 
 
-def _column_kind(name: str, column: pd.Series, missing: np.ndarray) -> str:
+class _ColumnProblem(Exception):
+    def __init__(self, column: str, kind: str, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.issue = ColumnIssue(column=column, kind=kind, message=message, detail=detail)
+
+
+def _column_kind(name: str, column: pd.Series, missing: np.ndarray) -> tuple[str, str | None]:
+    """The column's kind, and for text dates the date format (``"iso"``, ``"%d/%m/%Y"``, ...)."""
     dtype = column.dtype
     if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
+        return "categorical", None
     if pd.api.types.is_complex_dtype(dtype):
-        raise ValueError(f"column {name!r} has complex dtype {dtype}; convert it to real numbers")
-    if pd.api.types.is_numeric_dtype(dtype):
-        return "numeric"
+        raise _ColumnProblem(name, "dtype", f"column {name!r} has complex dtype {dtype}; convert it to real numbers",
+                             f"complex dtype {dtype}")
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        raise ValueError(
-            f"column {name!r} has dtype {dtype}, which cannot be used directly; "
-            "convert it to numbers (e.g. days since a date) or drop it"
-        )
+        return "datetime", None
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric", None
     present = column[~missing]
     parsed = _parse_numbers(present)
     bad = np.isnan(parsed)
     if not bad.any():
-        return "numeric"
+        return "numeric", None
     if (~bad).mean() > _NUMERIC_SHARE:
         first = int(np.flatnonzero(bad)[0])
-        raise ValueError(
+        raise _ColumnProblem(
+            name, "mixed",
             f"column {name!r} has non-numeric value {_row(present.iloc[first])} at row {_row(present.index[first])} "
             f"({int((~bad).sum())} of {len(present)} values are numbers); fix or blank out the text "
-            f"values, or give the column the 'category' dtype to treat it as categorical"
+            f"values, or give the column the 'category' dtype to treat it as categorical",
+            f"non-numeric value {_row(present.iloc[first])} at row {_row(present.index[first])} "
+            f"({int((~bad).sum())} of {len(present)} values are numbers)",
         )
-    return "categorical"
+    date_format = _date_format(name, present)
+    if date_format == "ambiguous":
+        warnings.warn(ColumnWarning(
+            f"column {name!r} holds dates whose day/month order the values do not decide (like "
+            f"{_row(present.iloc[0])}); it is left out of the features: write them as YYYY-MM-DD to use them",
+            name), stacklevel=4)
+        return "excluded", None
+    if date_format is not None:
+        return "datetime", date_format
+    return "categorical", None
+
+
+def _date_format(name: str, present: pd.Series) -> str | None:
+    """``"iso"``, a day/month ``strptime`` format, ``"ambiguous"``, or None if the text is not dates."""
+    text = present.astype("string").str.strip()
+    head = text.iloc[:100]
+    if not (head.str.fullmatch(_ISO_DATE) | head.str.fullmatch(_DMY_DATE)).fillna(False).any():
+        return None  # the common case, decided without scanning a long text column
+    iso = text.str.fullmatch(_ISO_DATE).fillna(False).to_numpy(dtype=bool)
+    dmy = text.str.fullmatch(_DMY_DATE).fillna(False).to_numpy(dtype=bool)
+    dates = iso | dmy
+    if not dates.any() or dates.mean() <= _NUMERIC_SHARE:
+        return None
+    if not dates.all() or (iso.any() and dmy.any()):
+        first = int(np.flatnonzero(~dates if not dates.all() else dmy)[0])
+        raise _ColumnProblem(
+            name, "mixed",
+            f"column {name!r} has value {_row(present.iloc[first])} at row {_row(present.index[first])} that is not a "
+            f"date like the others ({int(dates.sum())} of {len(present)} values are dates); fix or blank it out",
+            f"value {_row(present.iloc[first])} at row {_row(present.index[first])} is not a date like the others",
+        )
+    if iso.all():
+        if _parse_dates(text, "iso").isna().any():
+            return None  # like dates but not real ones (month 13...): plain text
+        return "iso"
+    normalized = text.str.replace(r"[.-]", "/", regex=True)
+    fitting = [fmt for fmt in ("%d/%m/%Y", "%m/%d/%Y")
+               if not _parse_dates(normalized, fmt + (" %H:%M" if normalized.str.contains(" ").any() else "")).isna().any()]
+    if len(fitting) == 2:
+        return "ambiguous"
+    if len(fitting) == 1:
+        return fitting[0] + (" %H:%M" if normalized.str.contains(" ").any() else "")
+    return None
+
+
+def _parse_dates(text: pd.Series, date_format: str) -> pd.Series:
+    if date_format == "iso":
+        return pd.to_datetime(text.str.replace("/", "-", regex=False), format="ISO8601", errors="coerce", utc=True)
+    return pd.to_datetime(text.str.replace(r"[.-]", "/", regex=True), format=date_format, errors="coerce",
+                          utc=True)
+
+
+def _power_of_two_scale(values: np.ndarray) -> float:
+    """The power of two at or below ``max |values|``; 1 when that is 0 or not finite."""
+    if values.size == 0:
+        return 1.0
+    largest = float(np.max(np.abs(values)))
+    if not np.isfinite(largest) or largest == 0.0:
+        return 1.0
+    _, exponent = np.frexp(largest)
+    return float(np.ldexp(1.0, int(exponent) - 1))
 
 
 def _parse_numbers(values: pd.Series) -> np.ndarray:
@@ -203,7 +352,10 @@ def _parse_numbers(values: pd.Series) -> np.ndarray:
     return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _to_float(name: str, column: pd.Series, missing: np.ndarray) -> np.ndarray:
+def _to_float(name: str, column: pd.Series, missing: np.ndarray, kind: str = "numeric",
+              date_format: str | None = None) -> np.ndarray:
+    if kind == "datetime":
+        return _dates_to_days(name, column, missing, date_format)
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
@@ -213,17 +365,34 @@ def _to_float(name: str, column: pd.Series, missing: np.ndarray) -> np.ndarray:
         bad = np.isnan(parsed)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"column {name!r} has non-numeric value {_row(present.iloc[first])} at row {_row(present.index[first])}"
-            )
+            text = f"non-numeric value {_row(present.iloc[first])} at row {_row(present.index[first])}"
+            raise _ColumnProblem(name, "mixed", f"column {name!r} has {text}", text)
         values[~missing] = parsed
     infinite = np.isinf(values)
     if infinite.any():
         first = int(np.flatnonzero(infinite)[0])
-        raise ValueError(
-            f"column {name!r} has infinite value {float(values[first])!r} at row {_row(column.index[first])}; "
-            "replace it with a finite number or a missing value"
-        )
+        text = f"infinite value {float(values[first])!r} at row {_row(column.index[first])}"
+        raise _ColumnProblem(name, "infinite",
+                             f"column {name!r} has {text}; replace it with a finite number or a missing value", text)
+    return values
+
+
+def _dates_to_days(name: str, column: pd.Series, missing: np.ndarray, date_format: str | None) -> np.ndarray:
+    """Dates as days since 1970-01-01 UTC (durations as days); NaN where missing."""
+    if pd.api.types.is_timedelta64_dtype(column.dtype):
+        return (column / _DAY).to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        stamps = column.dt.tz_convert(None) if getattr(column.dt, "tz", None) is not None else column
+        return ((stamps - _EPOCH) / _DAY).to_numpy(dtype=np.float64, na_value=np.nan)
+    values = np.full(len(column), np.nan)
+    present = column[~missing]
+    parsed = _parse_dates(present.astype("string").str.strip(), date_format or "iso")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        text = f"value {_row(present.iloc[first])} at row {_row(present.index[first])}, which is not a date"
+        raise _ColumnProblem(name, "mixed", f"column {name!r} has {text}", text)
+    values[~missing] = ((parsed.dt.tz_convert(None) - _EPOCH) / _DAY).to_numpy(dtype=np.float64)
     return values
 
 

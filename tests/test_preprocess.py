@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dami_np import datasets
-from dami_np._preprocess import TabularPreprocessor
+from dami_np._preprocess import ColumnWarning, TabularPreprocessor, UnusableColumnsError
 
 
 def test_one_hot_and_scaling_on_a_hand_checked_frame():
@@ -105,7 +105,9 @@ def test_deterministic_and_order_independent_levels():
         (pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"]), r"duplicate column name\(s\) in X: \['a'\]"),
         (pd.DataFrame({"a": pd.Series([], dtype=float)}), r"zero rows"),
         (pd.DataFrame(index=range(3)), r"zero columns"),
-        (pd.DataFrame({"when": pd.to_datetime(["2020-01-01", "2020-02-01"])}), r"column 'when' has dtype datetime64"),
+        (pd.DataFrame({"z": np.array([1 + 1j, 2 + 0j])}), r"column 'z' has complex dtype"),
+        (pd.DataFrame({"when": ["2020-01-01", "2020-02-01", "2020-03-01", "soon"]}),
+         r"column 'when' has value 'soon' at row 3 that is not a date"),
     ],
 )
 def test_fit_errors_name_column_row_and_value(frame: pd.DataFrame, pattern: str):
@@ -138,3 +140,108 @@ def test_mostly_text_column_with_some_numbers_is_categorical():
     frame = pd.DataFrame({"c": ["a", "b", "3", "a"]})
     pre = TabularPreprocessor().fit(frame)
     assert pre.feature_names_out_ == ["c=3", "c=a", "c=b"]
+
+
+def plain_standardized(values: np.ndarray) -> np.ndarray:
+    """The textbook (x - mean) / std, population std, on values that do not overflow."""
+    values = np.asarray(values, dtype=np.float64)
+    return (values - values.mean()) / values.std()
+
+
+@pytest.mark.filterwarnings("error")  # no RuntimeWarning (overflow, underflow) may escape
+@pytest.mark.parametrize("power", [1020, -1000, -1070])
+def test_extreme_but_finite_columns_standardize_like_ordinary_ones(power: int):
+    rng = np.random.default_rng(power & 0xFFFF)
+    u = rng.normal(size=50)
+    if power == -1070:  # denormals: small integers times the smallest subnormal steps
+        u = rng.integers(-8, 9, size=50).astype(np.float64)
+        u[:2] = [-8.0, 8.0]
+    scaled = u * 2.0**power
+    assert np.isfinite(scaled).all() and np.ptp(scaled) > 0
+    Z = TabularPreprocessor().fit_transform(pd.DataFrame({"big": scaled, "plain": u}))
+    # a power of two only moves the exponent: the result equals standardizing u itself
+    np.testing.assert_allclose(Z[:, 0], plain_standardized(u), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(Z[:, 0], Z[:, 1])
+
+
+@pytest.mark.filterwarnings("error")
+def test_columns_near_the_float_limit_and_tiny_columns_standardize():
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=200)
+    frame = pd.DataFrame({"huge": u / np.abs(u).max() * 1.7e308, "tiny": u * 1e-300, "u": u})
+    Z = TabularPreprocessor().fit_transform(frame)
+    assert np.isfinite(Z).all()
+    for column in range(3):
+        np.testing.assert_allclose(Z[:, column], plain_standardized(u), rtol=1e-9, atol=1e-9)
+    # a column holding +-max float is finite input and gives finite features
+    edge = pd.DataFrame({"e": [np.finfo(np.float64).max, -np.finfo(np.float64).max, 0.0, 1.0]})
+    Ze = TabularPreprocessor().fit_transform(edge)
+    assert np.isfinite(Ze).all()
+    np.testing.assert_allclose(Ze[:, 0], [np.sqrt(2), -np.sqrt(2), 0.0, 0.0], atol=1e-12)
+
+
+def test_ordinary_columns_give_the_same_bits_as_plain_standardization():
+    rng = np.random.default_rng(11)
+    values = rng.normal(loc=37.0, scale=12.5, size=301)
+    Z = TabularPreprocessor().fit_transform(pd.DataFrame({"v": values}))
+    ordered = np.sort(values)  # the preprocessor's statistics are computed on sorted values
+    expected = (values - ordered.mean()) / ordered.std()
+    np.testing.assert_array_equal(Z[:, 0], expected)
+
+
+def test_all_unusable_columns_are_reported_at_once():
+    frame = pd.DataFrame({
+        "ok": np.arange(150.0),
+        "user": [f"u{i}" for i in range(150)],
+        "blank": [None] * 150,
+        "age": ["31"] * 140 + ["n/a"] * 10,
+        "inf": [1.0] * 149 + [np.inf],
+    })
+    with pytest.raises(UnusableColumnsError) as caught:
+        TabularPreprocessor().fit(frame)
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert [issue.column for issue in error.issues] == ["user", "blank", "age", "inf"]
+    assert [issue.kind for issue in error.issues] == ["too_many_levels", "empty", "mixed", "infinite"]
+    message = str(error)
+    assert message.startswith("4 columns cannot be used: ")
+    for fragment in ("'user' has 150 distinct values", "'blank' is entirely empty", "'n/a' at row 140",
+                     "'inf' has infinite value inf at row 149"):
+        assert fragment in message
+
+
+def test_datetime_columns_become_days_since_1970():
+    frame = pd.DataFrame({
+        "stamp": pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-02 12:00"], format="ISO8601"),
+        "iso_text": ["2020-01-01", "2020-01-03", "2020-01-02 12:00"],
+        "tz_text": ["2020-01-01T01:00+01:00", "2020-01-03T00:00Z", "2020-01-02 12:00:00+00:00"],
+        "slash": ["2020/01/01", "2020/01/03", "2020/01/02 12:00"],
+        "dmy": ["01/01/2020", "03/01/2020", "25/01/2020"],  # 25 decides: day first
+        "span": pd.to_timedelta(["1 day", "3 days", "36 hours"]),
+    })
+    pre = TabularPreprocessor()
+    Z = pre.fit_transform(frame)
+    assert all(pre.column_kinds_[c] == "datetime" for c in frame.columns)
+    assert pre.feature_names_out_ == list(frame.columns)
+    days = np.array([18262.0, 18264.0, 18263.5])  # 2020-01-01 is day 18262 since 1970-01-01
+    for position in range(4):
+        np.testing.assert_allclose(Z[:, position], plain_standardized(days), atol=1e-12)
+    np.testing.assert_allclose(Z[:, 4], plain_standardized([18262.0, 18264.0, 18286.0]), atol=1e-12)
+    np.testing.assert_allclose(Z[:, 5], plain_standardized([1.0, 3.0, 1.5]), atol=1e-12)
+    # missing dates are imputed with the median day and flagged, like numbers
+    gap = TabularPreprocessor().fit(pd.DataFrame({"d": ["2020-01-01", None, "2020-01-05"]}))
+    assert gap.feature_names_out_ == ["d", "d=<missing>"]
+
+
+def test_dates_of_undecidable_day_month_order_are_left_out_with_a_warning():
+    frame = pd.DataFrame({"d": ["01/02/2020", "03/04/2020", "05/06/2020"], "v": [1.0, 2.0, 3.0]})
+    with pytest.warns(ColumnWarning, match=r"column 'd' holds dates whose day/month order") as record:
+        pre = TabularPreprocessor().fit(frame)
+    assert record[0].message.column == "d"
+    assert pre.column_kinds_["d"] == "excluded" and pre.feature_names_out_ == ["v"]
+    assert pre.transform(frame).shape == (3, 1)
+
+
+def test_text_that_only_looks_like_dates_stays_categorical():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"code": ["2020-13-45", "2020-14-01", "2020-13-45"]}))
+    assert pre.column_kinds_ == {"code": "categorical"}
