@@ -16,17 +16,32 @@ import warnings
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from dami_np import _local_linear as _ll
-from dami_np._blas_threads import limit_blas_threads
 from dami_np._mlp_math import Adam, ParamLayout, Workspace, forward_logits, glorot_init, softmax_inplace
-from dami_np._validation import NotFittedError, check_array, check_labels, check_random_state
+from dami_np._validation import (
+    NotFittedError,
+    cast_checked,
+    check_labels,
+    check_random_state,
+    column_label,
+    numeric_2d,
+)
 
 __all__ = ["MLPClassifier", "NotFittedError"]
 
 _DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
-# Training GEMMs up to this many multiply-adds run single-threaded (see _blas_threads for why).
+# Training GEMMs up to this many multiply-adds run single-threaded.  The training loop multiplies
+# small matrices (e.g. 128 x 128 x 128); on a few cores threading them gains nothing on an idle
+# machine, and when the cores are shared OpenBLAS's thread hand-offs made epochs 20-60x slower
+# (measured on 2 cores).  Large GEMMs (``local_linear``, inference) keep all threads.
 _SINGLE_THREAD_GEMM_MACS = 1 << 22
+# Columns whose max |x| lies in this range are trained on as given (so ordinary and standardized
+# data train exactly as without input scaling); others are scaled internally, see ``fit``.
+_UNSCALED_RANGE = (2.0**-12, 2.0**12)
+# Internal first-layer weights in this range must stay normal numbers once folded into user units.
+_FOLD_WEIGHT_RANGE = (2.0**-16, 2.0**16)
 
 
 class MLPClassifier:
@@ -95,6 +110,8 @@ class MLPClassifier:
         self.warm_start = warm_start
         self.random_state = random_state
 
+    _estimator_type = "classifier"  # scikit-learn < 1.6 reads this; newer versions read __sklearn_tags__
+
     # ------------------------------------------------------------------ params
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -126,6 +143,20 @@ class MLPClassifier:
             if not same:
                 changed.append(f"{name}={value!r}")
         return f"MLPClassifier({', '.join(changed)})"
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's estimator tags (scikit-learn is imported here only, when it asks)."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True, single_output=True, multi_output=False),
+            classifier_tags=ClassifierTags(poor_score=False, multi_class=True, multi_label=False),
+            # sparse: accepted, densified up to _validation.SPARSE_DENSE_LIMIT_BYTES
+            input_tags=InputTags(two_d_array=True, sparse=True, allow_nan=False),
+            requires_fit=True,
+            non_deterministic=False,
+        )
 
     def _validated_params(self) -> dict[str, Any]:
         """Check the constructor parameters; return normalised values."""
@@ -186,25 +217,39 @@ class MLPClassifier:
         """
         p = self._validated_params()
         dtype = p["dtype"]
-        X = check_array(X, dtype=dtype)
-        y = check_labels(y, X.shape[0])
+        if y is None:
+            raise ValueError("MLPClassifier requires y to be passed, but the target y is None")
+        arr, names = numeric_2d(X, target=dtype)
+        y = check_labels(y, arr.shape[0])
         classes_, y_idx = self._encode_labels(y, classes)
+        scale = _input_scale(arr, dtype, names)
+        X = cast_checked(arr, dtype, "X", names) if scale is None else np.ascontiguousarray(arr * scale, dtype=dtype)
+        del arr
 
         layer_sizes = [X.shape[1], *p["hidden_layer_sizes"], len(classes_)]
         layout = ParamLayout(layer_sizes)
         rng = check_random_state(self.random_state)
-        flat, adam = self._initial_state(p, layout, classes_, dtype, rng)
+        flat, adam, reused = self._initial_state(p, layout, classes_, dtype, rng)
 
         self.classes_ = classes_
         self.n_features_in_ = X.shape[1]
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self._dtype = dtype
         self._layout = layout
         self._flat = flat
         self.coefs_, self.intercepts_ = layout.views(flat)
+        if reused and scale is not None:  # warm start: internal units W_user / scale (exact: powers of two)
+            self.coefs_[0] /= scale.astype(dtype)[:, None]
         self._adam = adam
         largest_gemm = min(p["batch_size"], X.shape[0]) * max(a * b for a, b in layout.coef_shapes)
-        with limit_blas_threads(1) if largest_gemm <= _SINGLE_THREAD_GEMM_MACS else contextlib.nullcontext():
+        single = largest_gemm <= _SINGLE_THREAD_GEMM_MACS
+        with threadpool_limits(limits=1, user_api="blas") if single else contextlib.nullcontext():
             self._train(X, y_idx, p, rng)
+        if scale is not None:
+            _fold_scale(self.coefs_[0], scale, names)
         return self
 
     @staticmethod
@@ -243,8 +288,8 @@ class MLPClassifier:
 
     def _initial_state(
         self, p: dict[str, Any], layout: ParamLayout, classes_: np.ndarray, dtype: np.dtype, rng: np.random.Generator
-    ) -> tuple[np.ndarray, Adam]:
-        """Fresh Glorot weights, or the current ones (and Adam state) when warm-starting compatibly."""
+    ) -> tuple[np.ndarray, Adam, bool]:
+        """Fresh Glorot weights, or the current ones (and Adam state) when warm-starting compatibly (then True)."""
         if p["warm_start"] and hasattr(self, "coefs_"):
             same = (
                 getattr(self, "_layout", None) is not None
@@ -258,7 +303,7 @@ class MLPClassifier:
                 if adam is None or adam.m.shape[0] != layout.size:
                     adam = Adam(layout.size, dtype, p["learning_rate_init"])
                 adam.lr = p["learning_rate_init"]
-                return flat, adam
+                return flat, adam, True
             warnings.warn(
                 "warm_start: layer sizes, dtype or classes changed since the last fit; re-initialising weights",
                 UserWarning,
@@ -267,7 +312,7 @@ class MLPClassifier:
         for attr in ("n_iter_", "loss_curve_"):
             if hasattr(self, attr):
                 delattr(self, attr)
-        return glorot_init(layout, rng, dtype), Adam(layout.size, dtype, p["learning_rate_init"])
+        return glorot_init(layout, rng, dtype), Adam(layout.size, dtype, p["learning_rate_init"]), False
 
     def _train(self, X: np.ndarray, y_idx: np.ndarray, p: dict[str, Any], rng: np.random.Generator) -> None:
         """Mini-batch Adam epochs with tol-based stopping or early stopping."""
@@ -330,26 +375,60 @@ class MLPClassifier:
             flat[...] = best_flat
 
     # ------------------------------------------------------------------ inference
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "coefs_")
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "coefs_"):
-            raise NotFittedError("This MLPClassifier instance is not fitted yet; call fit(X, y) first")
+            raise NotFittedError(
+                "This MLPClassifier instance is not fitted yet; call 'fit' with appropriate arguments first"
+            )
 
     def _check_X(self, X: Any) -> np.ndarray:
         self._check_fitted()
-        X = check_array(X, dtype=self._dtype)
-        if X.shape[1] != self.n_features_in_:
+        arr, names = numeric_2d(X, target=self._dtype)
+        self._check_feature_names(names)
+        if arr.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"X has {X.shape[1]} features (columns), but MLPClassifier was fitted with {self.n_features_in_}"
+                f"X has {arr.shape[1]} features, but MLPClassifier is expecting {self.n_features_in_} features as input"
             )
-        return X
+        return cast_checked(arr, self._dtype, "X", names)
+
+    def _check_feature_names(self, names: np.ndarray | None) -> None:
+        """scikit-learn's rules: same names in the same order as in fit; warn when only one side has names."""
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is None:
+            if names is not None:
+                warnings.warn("X has feature names, but MLPClassifier was fitted without feature names",
+                              UserWarning, stacklevel=4)
+            return
+        if names is None:
+            warnings.warn("X does not have valid feature names, but MLPClassifier was fitted with feature names",
+                          UserWarning, stacklevel=4)
+            return
+        if len(names) == len(fitted) and np.array_equal(names, fitted):
+            return
+        unexpected = sorted(set(names) - set(fitted))
+        missing = sorted(set(fitted) - set(names))
+
+        def listed(items: list[str]) -> str:
+            shown = "".join(f"- {item}\n" for item in items[:5])
+            return shown + ("- ...\n" if len(items) > 5 else "")
+
+        message = "The feature names should match those that were passed during fit.\n"
+        if unexpected:
+            message += "Feature names unseen at fit time:\n" + listed(unexpected)
+        if missing:
+            message += "Feature names seen at fit time, yet now missing:\n" + listed(missing)
+        if not unexpected and not missing:
+            message += "Feature names must be in the same order as they were in fit.\n"
+        raise ValueError(message)
 
     def _forward_rows(self) -> int:
         widest = max(W.shape[1] for W in self.coefs_)
         return _ll.chunk_rows(2 * widest * self._dtype.itemsize)
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Logits, shape (n, C) with C = len(classes_) >= 2."""
-        X = self._check_X(X)
+    def _logits(self, X: np.ndarray) -> np.ndarray:
         rows = self._forward_rows()
         if X.shape[0] <= rows:
             return forward_logits(X, self.coefs_, self.intercepts_)
@@ -358,27 +437,60 @@ class MLPClassifier:
             out[start : start + rows] = forward_logits(X[start : start + rows], self.coefs_, self.intercepts_)
         return out
 
+    def logits(self, X: Any) -> np.ndarray:
+        """Output-layer logits, shape (n, C) with C = len(classes_) >= 2 (also for binary problems).
+
+        This is what ``local_linear`` reconstructs: ``W[i] @ X[i] + b[i] == logits(X)[i]``.
+        """
+        return self._logits(self._check_X(X))
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Confidence scores as scikit-learn defines them.
+
+        Binary problems: shape (n,), the score of ``classes_[1]``, i.e. ``logits[:, 1] - logits[:, 0]``
+        (``predict_proba(X)[:, 1] == sigmoid(decision_function(X))``, positive means ``classes_[1]``).
+        More classes: the logits, shape (n, C).  Use ``logits`` for the (n, C) logits in every case.
+        """
+        Z = self.logits(X)
+        if Z.shape[1] == 2:
+            return Z[:, 1] - Z[:, 0]
+        return Z
+
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities (n, C), columns ordered like ``classes_``."""
-        return softmax_inplace(self.decision_function(X))
+        """Class probabilities (n, C), columns ordered like ``classes_`` (softmax of ``logits``)."""
+        return softmax_inplace(self.logits(X))
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log of ``predict_proba``, computed stably from the logits."""
+        Z = self.logits(X)
+        Z -= Z.max(axis=1, keepdims=True)
+        Z -= np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        return Z
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels (values from ``classes_``)."""
-        logits = self.decision_function(X)
-        return self.classes_[np.argmax(logits, axis=1)]
+        Z = self.logits(X)
+        return self.classes_[np.argmax(Z, axis=1)]
 
-    def score(self, X: Any, y: Any) -> float:
-        """Accuracy of ``predict(X)`` against ``y``."""
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight`` when given)."""
         X = self._check_X(X)
         y = check_labels(y, X.shape[0])
-        return float(np.mean(self.predict(X) == y))
+        correct = self.classes_[np.argmax(self._logits(X), axis=1)] == y
+        if sample_weight is None:
+            return float(np.mean(correct))
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != correct.shape or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"sample_weight must be {correct.shape[0]} finite non-negative numbers with a positive sum")
+        return float(np.sum(w * correct) / np.sum(w))
 
     def local_linear(self, X: Any, *, chunk_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Exact local linear map of each row: ``(W, b)``, W (n, C, d), b (n, C), model dtype.
 
-        ``W[i] @ X[i] + b[i] == decision_function(X)[i]``; ``W[i]`` is the Jacobian of the
-        logits at ``X[i]`` and ``b[i]`` the masked forward pass of the intercepts.  Rows are
-        processed in chunks of ``chunk_size`` (default: sized for ~64 MB of intermediates).
+        ``W[i] @ X[i] + b[i] == logits(X)[i]`` (C >= 2 columns, also for binary problems);
+        ``W[i]`` is the Jacobian of the logits at ``X[i]`` and ``b[i]`` the masked forward
+        pass of the intercepts.  Rows are processed in chunks of ``chunk_size`` (default:
+        sized for ~64 MB of intermediates).
         """
         X = self._check_X(X)
         if chunk_size is not None and (
@@ -409,6 +521,60 @@ class MLPClassifier:
             A += b
             np.maximum(A, 0, out=A)
         return A
+
+
+def _input_scale(arr: np.ndarray, dtype: np.dtype, names: Any) -> np.ndarray | None:
+    """Per-column powers of two that bring far-out columns to max |x| in [0.5, 1); None when none is needed.
+
+    Columns with max |x| inside ``_UNSCALED_RANGE`` (and all-zero columns) get 1.  A scale that
+    would push internal first-layer weights in ``_FOLD_WEIGHT_RANGE`` out of ``dtype``'s normal
+    range once folded back into user units is an error naming the column.
+    """
+    with np.errstate(over="ignore"):
+        colmax = np.maximum(np.abs(arr.max(axis=0).astype(np.float64)), np.abs(arr.min(axis=0).astype(np.float64)))
+    low, high = _UNSCALED_RANGE
+    need = (colmax > 0) & ((colmax < low) | (colmax > high))
+    if not need.any():
+        return None
+    scale = np.ones(colmax.shape[0])
+    _, exponent = np.frexp(colmax[need])  # colmax = m * 2**e, m in [0.5, 1)
+    scale[need] = np.ldexp(1.0, -exponent)
+    info = np.finfo(dtype)
+    w_low, w_high = _FOLD_WEIGHT_RANGE
+    with np.errstate(over="ignore"):
+        bad = need & ((scale * w_high > float(info.max)) | (scale * w_low < float(info.tiny)))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        lo_ok, hi_ok = 1.0 / (float(info.max) / w_high), 1.0 / (float(info.tiny) / w_low)
+        f64 = np.finfo(np.float64)
+        fits64 = 1.0 / (float(f64.max) / w_high) <= colmax[j] <= 1.0 / (float(f64.tiny) / w_low)
+        advice = "use dtype='float64' or rescale that column" if dtype != np.float64 and fits64 else "rescale that column"
+        raise ValueError(
+            f"X {column_label(j, names)} has max |x| = {colmax[j]:.3g}, too far from 1 for a {dtype.name} MLP to hold "
+            f"its weights in your units (columns need max |x| between about {lo_ok:.0e} and {hi_ok:.0e}); {advice}"
+        )
+    return scale
+
+
+def _fold_scale(W0: np.ndarray, scale: np.ndarray, names: Any) -> None:
+    """``W0 *= scale[:, None]`` in place: first-layer weights from internal to user units.
+
+    Powers of two make this exact unless a weight leaves the normal range; an error (naming
+    the column) when that would change the trained model by more than one rounding.
+    """
+    internal = W0.copy()
+    W0 *= scale.astype(W0.dtype)[:, None]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        back = W0.astype(np.float64) / scale[:, None]
+    err = np.abs(back - internal)
+    tol = np.finfo(W0.dtype).eps * max(float(np.max(np.abs(internal))), np.finfo(W0.dtype).tiny)
+    bad = ~np.isfinite(W0).all(axis=1) | (err > tol).any(axis=1)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"X {column_label(j, names)} is scaled too far from 1 (internal scale 2**{int(np.log2(scale[j]))}) for "
+            f"the trained {W0.dtype} weights to be expressed in your units; rescale that column"
+        )
 
 
 def _stratified_split(y_idx: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -217,7 +217,8 @@ def test_dtype_float64_and_float32():
     m32 = MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
     assert all(w.dtype == np.float64 for w in m64.coefs_ + m64.intercepts_)
     assert all(w.dtype == np.float32 for w in m32.coefs_ + m32.intercepts_)
-    assert m32.decision_function(X).dtype == np.float32 and m32.predict_proba(X).dtype == np.float32
+    assert m32.logits(X).dtype == np.float32 and m32.predict_proba(X).dtype == np.float32
+    assert m32.decision_function(X).dtype == np.float32
     np.testing.assert_allclose(m64.coefs_[0], m32.coefs_[0], rtol=1e-3, atol=1e-4)
 
 
@@ -235,11 +236,27 @@ def test_string_labels_and_probabilities():
     assert model.score(X, labels) == pytest.approx(np.mean(pred == labels))
 
 
-def test_binary_has_two_logits():
+def test_binary_has_two_logits_and_a_1d_decision_function():
     X, y = _moons(100, seed=6)
     model = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
-    assert model.decision_function(X).shape == (100, 2)
+    logits = model.logits(X)
+    assert logits.shape == (100, 2)
     assert model.local_linear(X)[0].shape == (100, 2, 2)
+    # scikit-learn's binary convention: the score of classes_[1]; sigmoid of it is predict_proba[:, 1]
+    score = model.decision_function(X)
+    assert score.shape == (100,)
+    np.testing.assert_array_equal(score, logits[:, 1] - logits[:, 0])
+    p1 = 1.0 / (1.0 + np.exp(-score.astype(np.float64)))
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], p1, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[(score > 0).astype(int)])
+
+
+def test_multiclass_decision_function_is_the_logits():
+    X, y = _blobs(k=3)
+    model = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(model.decision_function(X), model.logits(X))
+    log_p = model.predict_log_proba(X).astype(np.float64)
+    np.testing.assert_allclose(np.exp(log_p), model.predict_proba(X), rtol=1e-5, atol=1e-7)
 
 
 def test_classes_with_absent_label():
@@ -255,7 +272,8 @@ def test_classes_with_absent_label():
 
 def test_batch_size_larger_than_data_and_column_labels():
     X, y = _blobs(n=30)
-    model = MLPClassifier((8,), batch_size=1000, max_iter=3, random_state=0).fit(X, y.reshape(-1, 1))
+    with pytest.warns(UserWarning, match="A column-vector y was passed"):
+        model = MLPClassifier((8,), batch_size=1000, max_iter=3, random_state=0).fit(X, y.reshape(-1, 1))
     assert model.n_iter_ == 3 and model.predict(X).shape == (30,)
 
 
@@ -268,26 +286,33 @@ def test_accepts_dataframe():
 
 
 # --- BLAS threads -----------------------------------------------------------------------------------
-def test_blas_thread_limit_is_scoped_and_restored():
-    from dami_np._blas_threads import blas_thread_controls, limit_blas_threads
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
 
-    controls = blas_thread_controls()
-    if not controls:
-        pytest.skip("no OpenBLAS found in this process")
-    before = [get() for get, _ in controls]
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_blas_thread_limit_is_scoped_and_restored():
+    before = _blas_threads()
+    if not before:
+        pytest.skip("no BLAS library found by threadpoolctl in this process")
     seen = []
 
     class Spy(MLPClassifier):
         def _train(self, *args, **kwargs):
-            seen.append([get() for get, _ in controls])
+            seen.append(_blas_threads())
             return super()._train(*args, **kwargs)
 
     X, y = _blobs()
     Spy((8,), max_iter=2, random_state=0).fit(X, y)  # small GEMMs: single-threaded while training
-    assert seen[-1] == [1] * len(controls)
-    assert [get() for get, _ in controls] == before
-    with pytest.raises(RuntimeError):
-        with limit_blas_threads(1):
-            assert [get() for get, _ in controls] == [min(1, b) for b in before]
+    assert seen[-1] == [1] * len(before)
+    assert _blas_threads() == before
+
+    class Boom(MLPClassifier):
+        def _train(self, *args, **kwargs):
+            seen.append(_blas_threads())
             raise RuntimeError("boom")
-    assert [get() for get, _ in controls] == before
+
+    with pytest.raises(RuntimeError, match="boom"):
+        Boom((8,), max_iter=2, random_state=0).fit(X, y)
+    assert seen[-1] == [1] * len(before) and _blas_threads() == before  # restored after an error too

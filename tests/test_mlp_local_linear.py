@@ -55,7 +55,7 @@ def test_reconstructs_logits_float64(hidden, n_classes):
     W, b = model.local_linear(X)
     assert W.shape == (len(X), n_classes, X.shape[1]) and b.shape == (len(X), n_classes)
     assert W.dtype == b.dtype == np.float64
-    logits = model.decision_function(X)
+    logits = model.logits(X)
     np.testing.assert_allclose(np.einsum("ncd,nd->nc", W, X) + b, logits, rtol=1e-9, atol=1e-12)
 
 
@@ -66,7 +66,7 @@ def test_reconstructs_logits_float32(hidden, n_classes):
     W, b = model.local_linear(X)
     assert W.dtype == b.dtype == np.float32
     X32 = X.astype(np.float32)
-    logits = model.decision_function(X32)
+    logits = model.logits(X32)
     recon = np.einsum("ncd,nd->nc", W.astype(np.float64), X32.astype(np.float64)) + b
     np.testing.assert_allclose(recon, logits, rtol=1e-4, atol=1e-4 * np.abs(logits).max())
 
@@ -86,7 +86,7 @@ def test_W_is_finite_difference_jacobian(hidden, n_classes):
         same = np.all(model.activation_patterns(up) == patterns, axis=1) & np.all(
             model.activation_patterns(down) == patterns, axis=1
         )  # skip the (rare) rows whose FD step crosses a region boundary
-        fd = (model.decision_function(up) - model.decision_function(down)) / (2 * eps)
+        fd = (model.logits(up) - model.logits(down)) / (2 * eps)
         np.testing.assert_allclose(W[same, :, j], fd[same], rtol=1e-6, atol=1e-7)
         checked += same.sum()
     assert checked >= 0.9 * X.size
@@ -134,7 +134,7 @@ def test_no_hidden_layer_is_global_linear_map():
     model = MLPClassifier((), max_iter=5, dtype="float64", random_state=0).fit(X, y)
     W, b = model.local_linear(X)
     np.testing.assert_array_equal(W, np.broadcast_to(model.coefs_[0].T, W.shape))
-    np.testing.assert_allclose(np.einsum("ncd,nd->nc", W, X) + b, model.decision_function(X), rtol=1e-12)
+    np.testing.assert_allclose(np.einsum("ncd,nd->nc", W, X) + b, model.logits(X), rtol=1e-12)
     assert model.activation_patterns(X).shape == (30, 0)
     np.testing.assert_array_equal(model.region_ids(X), np.zeros(30, dtype=np.int64))
 

@@ -46,22 +46,30 @@ def test_check_array_overflowing_sum_is_not_an_error():
     assert check_array(X, dtype=np.float32).shape == (4, 2)
 
 
-def test_check_array_nan_that_float32_cast_creates():
-    X = np.array([[1.0, 1e300]])  # overflows to inf in float32
-    with pytest.raises(ValueError, match="infinity at row 0, column 1"):
+def test_check_array_value_that_overflows_float32():
+    X = np.array([[1.0, 1e300]])  # finite, but inf in float32: say so, not "contains infinity"
+    with pytest.raises(ValueError, match=r"value 1e\+300 at row 0, column 1, which overflows to infinity in float32"):
         check_array(X, dtype=np.float32)
+    df = pd.DataFrame({"a": [1.0, 2.0], "income": [3.0, -1e300]})
+    with pytest.raises(ValueError, match=r"at row 1, column 1 \('income'\).*dtype='float64'"):
+        check_array(df, dtype=np.float32)
+    assert check_array(X, dtype=np.float64)[0, 1] == 1e300
 
 
 @pytest.mark.parametrize(
     "X,match",
     [
         (np.zeros((0, 3)), "X has 0 rows"),
-        (np.zeros((3, 0)), "X has 0 columns"),
-        (np.zeros(4), r"X must be 2-D.*1-D.*reshape"),
+        (np.zeros((3, 0)), r"X has 0 columns: found array with 0 feature\(s\) \(shape=\(3, 0\)\)"),
+        (np.zeros(4), r"X must be 2-D.*1-D.*Reshape your data.*reshape\(-1, 1\)"),
+        (np.float64(3.0), r"X must be 2-D.*0-D.*shape \(\)"),
+        (None, "X is None"),
         (np.zeros((2, 2, 2)), "X must be 2-D"),
         (np.array([["a", "b"]]), "X must be numeric, got dtype <U1"),
         (np.array([[1, "x"]], dtype=object), r"X must be numeric, got dtype object.*'x' at row 0, column 1"),
-        (np.array([[1 + 2j]]), "X must be numeric, got dtype complex128"),
+        (np.array([[1 + 2j]]), "X has complex dtype complex128: Complex data not supported"),
+        (np.array([[1, 1 + 2j]], dtype=object), r"complex value \(1\+2j\) at row 0, column 1: Complex data not"),
+        (np.array([[1.0, None]], dtype=object), "X contains NaN at row 0, column 1"),
         ([[1, 2], [3]], "X could not be converted"),
     ],
 )
@@ -77,12 +85,55 @@ def test_check_array_uses_name_and_rejects_int_dtype():
         check_array([[1]], dtype=np.int64)
 
 
+def test_check_array_non_numeric_object_cell_is_a_type_error_too():
+    X = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=object)
+    X[1, 0] = {"foo": "bar"}
+    with pytest.raises(TypeError, match=r"non-numeric value \{'foo': 'bar'\} at row 1, column 0.*argument must be"):
+        check_array(X, dtype=np.float64)
+    with pytest.raises(ValueError):  # still a ValueError for callers that catch those
+        check_array(X, dtype=np.float64)
+
+
+def test_check_array_names_dataframe_columns():
+    df = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, np.nan]})
+    with pytest.raises(ValueError, match=r"X contains NaN at row 1, column 1 \('b'\)"):
+        check_array(df, dtype=np.float64)
+
+
+def test_check_array_sparse():
+    sparse = pytest.importorskip("scipy.sparse")
+    dense = np.array([[0.0, 1.5], [2.0, 0.0], [0.0, 0.0]])
+    for make in (sparse.csr_matrix, sparse.csc_array, sparse.coo_matrix):
+        out = check_array(make(dense), dtype=np.float32)
+        assert out.dtype == np.float32 and out.flags.c_contiguous
+        np.testing.assert_array_equal(out, dense)
+    with pytest.raises(ValueError, match=r"scipy.sparse matrix of shape \(3, 2\).*above the .* limit.*toarray"):
+        check_array(sparse.csr_matrix(dense), dtype=np.float64, sparse_limit_bytes=40)
+    bad = sparse.csr_matrix(np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="X contains NaN at row 0, column 1"):
+        check_array(bad, dtype=np.float64)
+    with pytest.raises(ValueError, match="y is a scipy.sparse matrix"):
+        check_labels(sparse.csr_matrix(np.ones((2, 1))), 2)
+
+
 def test_check_labels():
-    np.testing.assert_array_equal(check_labels([[1], [2]], 2), [1, 2])
+    with pytest.warns(UserWarning, match="A column-vector y was passed when a 1d array was expected") as rec:
+        np.testing.assert_array_equal(check_labels([[1], [2]], 2), [1, 2])
+    assert type(rec[0].message).__name__ == "DataConversionWarning"
     with pytest.raises(ValueError, match="y has 3 labels but X has 2 rows"):
         check_labels([1, 2, 3], 2)
-    with pytest.raises(ValueError, match="y must be 1-D"):
+    with pytest.raises(ValueError, match=r"y must be 1-D.*y should be a 1d array, got an array of shape \(2, 2\)"):
         check_labels(np.zeros((2, 2)), 2)
+    with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
+        check_labels(None, 2)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        check_labels(np.array([1 + 1j, 2]), 2)
+    with pytest.raises(ValueError, match=r"Unknown label type: continuous.*\(e.g. 0.5\)"):
+        check_labels(np.array([1.0, 0.5, 2.0]), 3)
+    with pytest.raises(ValueError, match=r"Unknown label type: continuous.*\(e.g. 2.25\)"):
+        check_labels(np.array(["a", 2.25], dtype=object), 2)
+    np.testing.assert_array_equal(check_labels(np.array([1.0, 0.0, 2.0]), 3), [1, 0, 2])  # integer-valued: classes
+    np.testing.assert_array_equal(check_labels(np.array([0.5, 1.5]), 2, allow_continuous=True), [0.5, 1.5])
     with pytest.raises(ValueError, match="missing value.*row 1"):
         check_labels(np.array(["a", None, "b"], dtype=object), 3)
     with pytest.raises(ValueError, match="missing value.*row 2"):
@@ -97,8 +148,14 @@ def test_check_random_state():
     assert isinstance(check_random_state(None), np.random.Generator)
     assert isinstance(check_random_state(np.random.SeedSequence(1)), np.random.Generator)
     assert isinstance(check_random_state(np.int64(4)), np.random.Generator)
-    for bad, match in [("seed", "random_state must be"), (1.5, "random_state must be"), (True, "random_state must be"),
-                       (-1, "non-negative"), (np.random.RandomState(0), "random_state must be")]:
+    # a legacy RandomState (scikit-learn accepts it) seeds a generator: consumed, and reproducible from a fresh one
+    r1, r2 = check_random_state(np.random.RandomState(7)), check_random_state(np.random.RandomState(7))
+    assert isinstance(r1, np.random.Generator) and r1.integers(1 << 30) == r2.integers(1 << 30)
+    rs = np.random.RandomState(7)
+    assert check_random_state(rs).integers(1 << 30) != check_random_state(rs).integers(1 << 30)
+    for bad, match in [("seed", r"random_state must be None, a non-negative int, a numpy RandomState.*'seed' \(str\)"),
+                       (1.5, r"got 1.5 \(float\)"), (True, r"got True \(bool\)"), (-1, "non-negative int, got -1"),
+                       (np.int64(-3), "non-negative int, got -3")]:
         with pytest.raises(ValueError, match=match):
             check_random_state(bad)
 
@@ -117,6 +174,9 @@ def test_check_random_state():
         (lambda X, y: (X, np.array([None if i == 2 else "a" if v else "b" for i, v in enumerate(y)], dtype=object)),
          "y contains a missing value.*row 2"),
         (lambda X, y: (X, np.c_[y, y]), "y must be 1-D"),
+        (lambda X, y: (X, None), "MLPClassifier requires y to be passed, but the target y is None"),
+        (lambda X, y: (X, X[:, 0]), "Unknown label type: continuous"),
+        (lambda X, y: (X + 1j, y), "Complex data not supported"),
         (lambda X, y: (X[:, 0], y), "X must be 2-D"),
     ],
 )
@@ -155,7 +215,7 @@ def test_use_before_fit(method):
 def test_predict_checks_columns_and_values(method):
     X, y = _data()
     model = MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="X has 2 features \\(columns\\), but MLPClassifier was fitted with 3"):
+    with pytest.raises(ValueError, match="X has 2 features, but MLPClassifier is expecting 3 features as input"):
         getattr(model, method)(X[:, :2])
     bad = X.copy()
     bad[1, 2] = np.nan
