@@ -4,7 +4,9 @@ Public surface (everything else is internal):
 
 - ``MLPClassifier``: NumPy ReLU MLP that explains itself (``local_linear``).
 - ``kernels``: Numba distance and greedy K-Center kernels.
-- ``query``: pick the next rows to label.
+- ``select``: pick the next rows to label, with a report on each pick (a DataFrame).
+- ``query``: the same picks as an int64 array.
+- ``DEFAULT_STRATEGY``: the strategy both use when none is given.
 - ``simulate``: replay active learning on a fully labeled table.
 - ``datasets``: bundled example tables.
 
@@ -21,14 +23,16 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "MLPClassifier": ("dami_np._mlp", "MLPClassifier"),
-    "query": ("dami_np._query", "query"),
+    "select": ("dami_np._select", "select"),
+    "query": ("dami_np._select", "query"),
+    "DEFAULT_STRATEGY": ("dami_np._defaults", "DEFAULT_STRATEGY"),
     "simulate": ("dami_np._simulate", "simulate"),
     "kernels": ("dami_np.kernels", None),
     "datasets": ("dami_np.datasets", None),
     "strategies": ("dami_np.strategies", None),
 }
 
-__all__ = ["MLPClassifier", "query", "simulate", "kernels", "datasets", "strategies", "__version__"]
+__all__ = ["MLPClassifier", "select", "query", "DEFAULT_STRATEGY", "simulate", "kernels", "datasets", "strategies", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

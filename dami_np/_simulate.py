@@ -91,7 +91,7 @@ def _mlp_factory(params: dict[str, Any], seed: int) -> Any:
 
 
 def _dami_query(X: np.ndarray, y: np.ndarray, budget: int, *, strategy: Any, model: Any, random_state: int) -> np.ndarray:
-    from ._query import query
+    from ._select import query
 
     return query(X, y, budget, strategy=strategy, model=model, random_state=random_state)
 

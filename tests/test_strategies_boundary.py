@@ -76,31 +76,31 @@ def test_hybrids_pick_within_their_candidates_and_spread_with_dami():
     unlabeled = np.arange(40, len(X))
     proba = model.predict_proba(X[unlabeled])
     pool = np.sort(unlabeled[np.argsort(margins(proba), kind="stable")[:15]])
-    picks = dami_np.query(X, y, 5, strategy="dami_margin", model=model, candidates=3)
+    picks = dami_np.query(X, y, 5, strategy="dami_margin", model=model, candidate_multiple=3)
     assert set(picks) <= set(pool)
     labeled = np.zeros(len(X), bool)
     labeled[:40] = True
-    np.testing.assert_array_equal(picks, dami_select(model, X, labeled, 5, candidates=pool))
+    np.testing.assert_array_equal(picks, dami_select(model, X, labeled, 5, candidates=pool).positions)
 
     dist = boundary_distances(model, X[unlabeled])
     pool_b = np.sort(unlabeled[np.argsort(dist, kind="stable")[:10]])
-    picks_b = dami_np.query(X, y, 5, strategy="dami_boundary", model=model, candidates=2)
-    np.testing.assert_array_equal(picks_b, dami_select(model, X, labeled, 5, candidates=pool_b))
+    picks_b = dami_np.query(X, y, 5, strategy="dami_boundary", model=model, candidate_multiple=2)
+    np.testing.assert_array_equal(picks_b, dami_select(model, X, labeled, 5, candidates=pool_b).positions)
 
 
 def test_hybrid_limits_are_the_filter_and_plain_dami():
     X, y, model = _problem(seed=4)
-    only_margin = dami_np.query(X, y, 5, strategy="dami_margin", model=model, candidates=1)
+    only_margin = dami_np.query(X, y, 5, strategy="dami_margin", model=model, candidate_multiple=1)
     assert sorted(only_margin) == sorted(dami_np.query(X, y, 5, strategy="margin", model=model))
-    everything = dami_np.query(X, y, 5, strategy="dami_margin", model=model, candidates=1000)
+    everything = dami_np.query(X, y, 5, strategy="dami_margin", model=model, candidate_multiple=1000)
     np.testing.assert_array_equal(everything, dami_np.query(X, y, 5, strategy="dami", model=model))
 
 
 @pytest.mark.parametrize("bad", [0, 0.5, -2, "5", True])
-def test_bad_candidates_is_a_clear_error(bad):
+def test_bad_candidate_multiple_is_a_clear_error(bad):
     X, y, model = _problem()
-    with pytest.raises(ValueError, match="candidates must be a number >= 1"):
-        dami_np.query(X, y, 3, strategy="dami_margin", model=model, candidates=bad)
+    with pytest.raises(ValueError, match="candidate_multiple must be a finite number >= 1"):
+        dami_np.query(X, y, 3, strategy="dami_margin", model=model, candidate_multiple=bad)
 
 
 def test_flat_region_has_infinite_distance():

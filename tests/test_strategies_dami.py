@@ -129,16 +129,16 @@ def test_dami_picks_equal_naive(hidden, variant):
 def test_dedup_gives_exactly_the_picks_without_dedup(hidden, variant):
     X, y, labeled, model = make_problem(seed=3, n=300, d=4, hidden=hidden)
     for method in ("direct", "auto"):
-        plain = dami_select(model, X, labeled, 80, method=method, dedup=False, **variant)
-        deduped = dami_select(model, X, labeled, 80, method=method, dedup=True, **variant)
+        plain = dami_select(model, X, labeled, 80, method=method, dedup=False, **variant).positions
+        deduped = dami_select(model, X, labeled, 80, method=method, dedup=True, **variant).positions
         np.testing.assert_array_equal(deduped, plain)  # bit for bit, ties included
     assert_greedy_kcenter(naive_representation(model, X, **variant), labeled, deduped)
 
 
 def test_embedding_and_direct_picks_agree_up_to_exact_ties():
     X, y, labeled, model = make_problem(seed=12, n=500, d=8, hidden=(12,), n_classes=4, n_labeled=30)
-    direct = dami_select(model, X, labeled, 40, method="direct")
-    embedded = dami_select(model, X, labeled, 40, method="embedding")
+    direct = dami_select(model, X, labeled, 40, method="direct").positions
+    embedded = dami_select(model, X, labeled, 40, method="embedding").positions
     points = naive_representation(model, X, bias=True, rows="all")
     assert_greedy_kcenter(points, labeled, direct)
     assert_greedy_kcenter(points, labeled, embedded)
@@ -150,8 +150,8 @@ def test_embedding_and_direct_picks_agree_up_to_exact_ties():
 @pytest.mark.parametrize("n_labeled", [12, 40])  # 40: the GEMM-screened initial distances
 def test_streamed_kcenter_gives_the_same_picks_as_in_memory(n_labeled):
     X, y, labeled, model = make_problem(seed=4, n=400, d=5, hidden=(4, 3), n_labeled=n_labeled)
-    in_memory = dami_select(model, X, labeled, 50)
-    streamed = dami_select(model, X, labeled, 50, memory_budget=256)  # a few rows per chunk fit
+    in_memory = dami_select(model, X, labeled, 50).positions
+    streamed = dami_select(model, X, labeled, 50, memory_budget=256).positions  # a few rows per chunk fit
     np.testing.assert_array_equal(streamed, in_memory)
     assert_greedy_kcenter(naive_representation(model, X, bias=True, rows="all"), labeled, streamed)
 
@@ -161,13 +161,13 @@ def test_dedup_with_no_labeled_rows_uses_the_farthest_from_mean_rule():
     none = np.zeros(len(X), bool)
     got = query(X, np.full(len(X), np.nan), 25, strategy="dami", model=model)
     assert_greedy_kcenter(naive_representation(model, X, bias=True, rows="all"), none, got)
-    np.testing.assert_array_equal(got, dami_select(model, X, none, 25, dedup=False))
+    np.testing.assert_array_equal(got, dami_select(model, X, none, 25, dedup=False).positions)
 
 
 def test_candidates_restrict_the_pool():
     X, y, labeled, model = make_problem(seed=6, n=200, hidden=(6,))
     cand = np.flatnonzero(~labeled)[::3]
-    got = dami_select(model, X, labeled, 15, candidates=cand)
+    got = dami_select(model, X, labeled, 15, candidates=cand).positions
     rows = np.union1d(np.flatnonzero(labeled), cand)
     assert set(got) <= set(cand)
     points = naive_representation(model, X[rows], bias=True, rows="all")
@@ -208,7 +208,7 @@ def test_grouped_kcenter_equals_plain_kcenter_with_duplicates_and_ties():
     centers[[3, 40]] = True
     for k in (1, 4, 30):
         expected = naive_kcenter(points, centers, k)
-        got = grouped_kcenter(group, centers, k, lambda rows: points[rows], 2, memory_budget=1 << 20)
+        got = grouped_kcenter(group, centers, k, lambda rows: points[rows], 2, memory_budget=1 << 20)[0]
         np.testing.assert_array_equal(got, expected)
         np.testing.assert_array_equal(kcenter(points, centers, k), expected)
 
@@ -245,8 +245,8 @@ def test_dami_is_deterministic_and_picks_unlabeled_unique():
 def test_bad_dami_options_are_rejected():
     X, y, labeled, model = make_problem(seed=11, n=40)
     with pytest.raises(ValueError, match="rows must be one of"):
-        query(X, masked(y, labeled), 2, model=model, rows="top")
+        query(X, masked(y, labeled), 2, strategy="dami", model=model, rows="top")
     with pytest.raises(ValueError, match="method must be one of"):
-        query(X, masked(y, labeled), 2, model=model, method="fast")
+        query(X, masked(y, labeled), 2, strategy="dami", model=model, method="fast")
     with pytest.raises(ValueError, match="memory_budget"):
-        query(X, masked(y, labeled), 2, model=model, memory_budget=0)
+        query(X, masked(y, labeled), 2, strategy="dami", model=model, memory_budget=0)

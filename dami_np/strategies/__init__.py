@@ -2,17 +2,21 @@
 
 Every strategy has the same contract (the ``Strategy`` protocol)::
 
-    strategy(context, budget, rng, **options) -> np.ndarray  # int64 positions, pick order
+    strategy(context, budget, rng, **options) -> Selection  # or bare int64 positions
 
-``context`` (a :class:`QueryContext`) holds the numeric matrix ``X``, the ``labeled`` mask,
-label codes ``y`` (-1 = unlabeled), the distinct ``classes`` and the fitted ``model`` (fit
-lazily on first access); ``rng`` is ``np.random.default_rng(random_state)``.  The result holds
-``budget`` unique unlabeled positions.  ``dami_np.query`` validates the input, builds the
-context, checks the options against the strategy's keyword-only parameters and the result.
+``context`` (a :class:`QueryContext`, built by ``make_context``) holds the numeric matrix ``X``,
+the ``labeled`` mask, label codes ``y`` (-1 = unlabeled), the distinct ``classes``, the
+``candidates`` (sorted unlabeled rows that may be picked) and the fitted ``model`` (fit lazily on
+first access); ``rng`` is ``np.random.default_rng(random_state)``.  The result holds ``budget``
+unique candidate positions in pick order, optionally with what the strategy knew of each pick
+(:class:`Selection`: the K-Center radius, the margin, ...), which ``dami_np.select`` reports as
+is.  ``dami_np.select``/``query`` validate the input, build the context, check the options
+against the strategy's keyword-only parameters and the result.
 
-Built in (``available()``): ``dami`` (and the named variants ``dami_nobias``,
-``dami_predicted``), ``random``, ``least_confidence``, ``margin``, ``entropy``, ``coreset``,
-``kcenter_input``, ``badge``.  Add your own::
+Built in (``available()``): ``random``; uncertainty ``least_confidence``, ``margin``,
+``entropy``, ``boundary``; diversity ``coreset``, ``kcenter_input``, ``badge``; DAMI ``dami``
+(and the named variants ``dami_nobias``, ``dami_predicted``) and the hybrids ``dami_margin``,
+``dami_boundary``.  Add your own::
 
     from dami_np.strategies import register
 
@@ -21,15 +25,16 @@ Built in (``available()``): ``dami`` (and the named variants ``dami_nobias``,
         ...
         return positions
 
-    dami_np.query(X, y, 10, strategy="my_rule", my_option=2.0)
+    dami_np.select(X, y, 10, strategy="my_rule", my_option=2.0)
 
 Cold start: with no model possible (no labels, or one class only, and no fitted model given)
 strategies that need a model answer with K-Center on the preprocessed inputs (see
 ``cold_start``).  To call a strategy directly: ``margin(make_context(X, y), 5, rng)``.
 
-Building blocks for new strategies: ``unlabeled_proba``/``margins`` (uncertainty),
-``dami_select`` (DAMI K-Center restricted to candidate rows), ``DamiRepresentation``
-(exact, chunked, deduplicated local linear representations), ``kcenter``/``grouped_kcenter``.
+Building blocks for new strategies: ``unlabeled_proba``/``margins``/``lowest_first``
+(uncertainty), ``dami_select`` (DAMI K-Center restricted to candidate rows),
+``DamiRepresentation`` (exact, chunked, deduplicated local linear representations),
+``kcenter``/``grouped_kcenter``/``kcenter_over``, ``pick_time_distances``.
 """
 
 from __future__ import annotations
@@ -38,27 +43,23 @@ from ._badge import badge, badge_select, gradient_factors
 from ._boundary import boundary, boundary_distances, dami_boundary, dami_margin
 from ._base import Strategy, available, get, needs_model, option_names, register
 from ._cold_start import cold_start
-from ._context import QueryContext
+from ._context import QueryContext, make_context
 from ._dami import DEFAULT_MEMORY_BUDGET, dami, dami_nobias, dami_predicted, dami_select
-from ._kcenter import grouped_kcenter, kcenter, streamed_kcenter
-from ._kcenter_based import coreset, kcenter_input
+from ._dami_weighted import dami_weighted
+from ._kcenter import grouped_kcenter, kcenter, pick_time_distances, streamed_kcenter
+from ._kcenter_based import coreset, kcenter_input, kcenter_over
+from ._kmedoids import dami_kmedoids
 from ._random import random
 from ._representations import DamiRepresentation, group_ids
-from ._uncertainty import entropy, least_confidence, margin, margins, unlabeled_proba
-
-
-def make_context(*args, **kwargs) -> QueryContext:  # noqa: ANN002, ANN003 - thin re-export
-    """Build the :class:`QueryContext` ``query`` would build (see ``dami_np._query.make_context``)."""
-    from .._query import make_context as _make_context
-
-    return _make_context(*args, **kwargs)
+from ._selection import Selection
+from ._uncertainty import entropy, least_confidence, lowest_first, margin, margins, unlabeled_proba
 
 
 __all__ = [
-    "Strategy", "QueryContext", "register", "get", "available", "needs_model", "option_names", "make_context",
+    "Strategy", "Selection", "QueryContext", "register", "get", "available", "needs_model", "option_names", "make_context",
     "random", "least_confidence", "margin", "entropy", "coreset", "kcenter_input", "badge",
     "dami", "dami_nobias", "dami_predicted", "cold_start",
     "boundary", "dami_margin", "dami_boundary", "boundary_distances",
     "dami_select", "DamiRepresentation", "group_ids", "kcenter", "grouped_kcenter", "streamed_kcenter",
-    "unlabeled_proba", "margins", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
+    "unlabeled_proba", "margins", "lowest_first", "kcenter_over", "pick_time_distances", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
 ]

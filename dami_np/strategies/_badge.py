@@ -10,7 +10,7 @@ products ``<g(x), g(y)> = (u_x . u_y)(h_x . h_y)``, so
 which costs O(n (C + h)) per new center instead of O(n C h).  As in the reference
 implementation the first center is the row with the largest gradient norm and every next
 one is drawn with probability proportional to its squared distance to the nearest center
-(D^2 sampling) with the seeded ``rng``.  Only unlabeled rows take part.  Picks are unique:
+(D^2 sampling) with the seeded ``rng``.  Only candidate rows take part.  Picks are unique:
 chosen rows get probability 0; if every remaining row is at distance 0 the rest are taken in
 row order.
 """
@@ -21,22 +21,18 @@ import numpy as np
 
 from ._base import register
 from ._context import QueryContext
+from ._representations import last_layer_inputs
 from ._uncertainty import unlabeled_proba
 
 __all__ = ["badge", "gradient_factors", "badge_select"]
 
 
 def gradient_factors(context: QueryContext) -> tuple[np.ndarray, np.ndarray]:
-    """(u, h) of the unlabeled rows: ``u = p - onehot(argmax p)`` (n, C), ``h`` (n, H), float64."""
+    """(u, h) of the candidate rows: ``u = p - onehot(argmax p)`` (n, C), ``h`` (n, H), float64."""
     proba = unlabeled_proba(context)
     u = proba.copy()
     u[np.arange(u.shape[0]), np.argmax(proba, axis=1)] -= 1.0
-    model = context.model
-    X = context.X[context.unlabeled_indices]
-    if len(getattr(model, "coefs_", [None, None])) < 2:
-        h = X  # no hidden layer: the last layer's input is x itself
-    else:
-        h = np.asarray(model.hidden_activations(X, layer=-1), dtype=np.float64)
+    h = last_layer_inputs(context.model, context.X[context.candidates])
     return u, h
 
 
@@ -76,4 +72,4 @@ def badge_select(u: np.ndarray, h: np.ndarray, budget: int, rng: np.random.Gener
 def badge(context: QueryContext, budget: int, rng: np.random.Generator) -> np.ndarray:
     """BADGE picks: diverse rows with large, different last-layer gradients (uses ``rng``)."""
     u, h = gradient_factors(context)
-    return context.unlabeled_indices[badge_select(u, h, budget, rng)]
+    return context.candidates[badge_select(u, h, budget, rng)]

@@ -6,14 +6,15 @@ distance from x to it (within the region) is ``(f_i(x) - f_j(x)) / ||W_i(x) - W_
 geometric uncertainty in input units, where margin is a probability gap.
 
 - ``boundary``: the rows closest to their local decision boundary.
-- ``dami_margin``: the ``candidates * budget`` lowest-margin rows, then DAMI's K-Center over
+- ``dami_margin``: the ``candidate_multiple * budget`` lowest-margin rows, then DAMI's K-Center over
   their local linear models with the labeled rows as centers (uncertain, and spread over
   linear regions).  Same scheme as Ash et al.'s and Zhdanov's "filter then diversify"
   (Zhdanov 2019, "Diverse mini-batch active learning"), with DAMI's representation.
 - ``dami_boundary``: the same with the boundary distance as the filter.
 
-``candidates`` (default 5) is the only knob: 1 turns the hybrids into their filter, a large
-value into plain DAMI.
+``candidate_multiple`` (default 5) is the only knob: 1 turns the hybrids into their filter, a
+large value into plain DAMI.  (Named so that it cannot be confused with ``select``'s
+``candidates``, the rows that may be picked at all.)
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import numpy as np
 
 from ._base import register
 from ._context import QueryContext
-from ._dami import dami_select
-from ._uncertainty import margins, unlabeled_proba
+from ._dami import _flag, dami_select
+from ._selection import Selection
+from ._uncertainty import lowest_first, margins, unlabeled_proba
 
 __all__ = ["boundary", "dami_margin", "dami_boundary", "boundary_distances"]
 
-DEFAULT_CANDIDATES = 5
+DEFAULT_CANDIDATE_MULTIPLE = 5
 _CHUNK_ROWS = 4096
 
 
@@ -55,49 +57,59 @@ def boundary_distances(model, X: np.ndarray, *, chunk_rows: int = _CHUNK_ROWS) -
     return out
 
 
-def _lowest(context: QueryContext, key: np.ndarray, count: int) -> np.ndarray:
-    """Unlabeled positions with the ``count`` smallest ``key`` (ties to the lowest row)."""
-    order = np.argsort(key, kind="stable")[:count]
-    return context.unlabeled_indices[order]
-
-
-def _unlabeled_boundary(context: QueryContext) -> np.ndarray:
+def _candidate_boundary(context: QueryContext) -> np.ndarray:
     if "boundary_distances" not in context.cache:
-        context.cache["boundary_distances"] = boundary_distances(context.model, context.X[context.unlabeled_indices])
+        context.cache["boundary_distances"] = boundary_distances(context.model, context.X[context.candidates])
     return context.cache["boundary_distances"]
 
 
-def _check_candidates(candidates: float) -> float:
-    if isinstance(candidates, bool) or not isinstance(candidates, (int, float)) or not candidates >= 1:
-        raise ValueError(f"candidates must be a number >= 1 (a multiple of the budget), got {candidates!r}")
-    return float(candidates)
+def _check_multiple(candidate_multiple: float) -> float:
+    if (
+        isinstance(candidate_multiple, (bool, np.bool_))
+        or not isinstance(candidate_multiple, (int, float, np.integer, np.floating))
+        or not candidate_multiple >= 1
+        or not np.isfinite(candidate_multiple)
+    ):
+        raise ValueError(
+            f"candidate_multiple must be a finite number >= 1 (a multiple of the budget), got {candidate_multiple!r}"
+        )
+    return float(candidate_multiple)
 
 
-def _filter_then_dami(context: QueryContext, key: np.ndarray, budget: int, candidates: float, bias: bool) -> np.ndarray:
-    count = min(context.unlabeled_indices.size, max(budget, int(np.ceil(_check_candidates(candidates) * budget))))
-    pool = np.sort(_lowest(context, key, count))
-    return dami_select(context.model, context.X, context.labeled, budget, candidates=pool, bias=bias)
+def _filter_then_dami(
+    context: QueryContext, key: np.ndarray, budget: int, candidate_multiple: float, bias: bool, score_name: str
+) -> Selection:
+    multiple = _check_multiple(candidate_multiple)
+    count = min(context.candidates.size, max(budget, int(np.ceil(multiple * budget))))
+    pool, _ = lowest_first(context, key, count)
+    pool = np.sort(pool)
+    chosen = dami_select(context.model, context.X, context.labeled, budget, candidates=pool, bias=_flag(bias, "bias"))
+    scores = np.asarray(key, dtype=np.float64)[np.searchsorted(context.candidates, chosen.positions)]
+    return Selection(chosen.positions, chosen.distances, chosen.space, scores, score_name)
 
 
 @register("boundary")
-def boundary(context: QueryContext, budget: int, rng: np.random.Generator) -> np.ndarray:
+def boundary(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """Rows closest to their local top-two decision boundary (in preprocessed input units)."""
-    return _lowest(context, _unlabeled_boundary(context), budget)
+    rows, dist = lowest_first(context, _candidate_boundary(context), budget)
+    return Selection(rows, scores=dist, score_name="boundary_distance")
 
 
 @register("dami_margin")
 def dami_margin(
-    context: QueryContext, budget: int, rng: np.random.Generator, *, candidates: float = DEFAULT_CANDIDATES,
-    bias: bool = True,
-) -> np.ndarray:
-    """The ``candidates * budget`` lowest-margin rows, spread by DAMI's K-Center."""
-    return _filter_then_dami(context, margins(unlabeled_proba(context)), budget, candidates, bias)
+    context: QueryContext, budget: int, rng: np.random.Generator, *,
+    candidate_multiple: float = DEFAULT_CANDIDATE_MULTIPLE, bias: bool = True,
+) -> Selection:
+    """The ``candidate_multiple * budget`` lowest-margin rows, spread by DAMI's K-Center."""
+    return _filter_then_dami(context, margins(unlabeled_proba(context)), budget, candidate_multiple, bias, "margin")
 
 
 @register("dami_boundary")
 def dami_boundary(
-    context: QueryContext, budget: int, rng: np.random.Generator, *, candidates: float = DEFAULT_CANDIDATES,
-    bias: bool = True,
-) -> np.ndarray:
-    """The ``candidates * budget`` rows closest to their local boundary, spread by DAMI's K-Center."""
-    return _filter_then_dami(context, _unlabeled_boundary(context), budget, candidates, bias)
+    context: QueryContext, budget: int, rng: np.random.Generator, *,
+    candidate_multiple: float = DEFAULT_CANDIDATE_MULTIPLE, bias: bool = True,
+) -> Selection:
+    """The ``candidate_multiple * budget`` rows closest to their local boundary, spread by DAMI's K-Center."""
+    return _filter_then_dami(
+        context, _candidate_boundary(context), budget, candidate_multiple, bias, "boundary_distance"
+    )

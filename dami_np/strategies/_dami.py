@@ -30,8 +30,9 @@ import numpy as np
 
 from ._base import register
 from ._context import QueryContext
-from ._kcenter import grouped_kcenter, kcenter
+from ._kcenter import grouped_kcenter, kcenter_radii
 from ._representations import DamiRepresentation
+from ._selection import Selection
 
 __all__ = ["dami", "dami_nobias", "dami_predicted", "dami_select", "DEFAULT_MEMORY_BUDGET"]
 
@@ -50,12 +51,27 @@ def dami(
     dedup: bool = True,
     method: str = "auto",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-) -> np.ndarray:
+) -> Selection:
     """DAMI picks: K-Center over local linear models, labeled rows as centers (deterministic)."""
     return dami_select(
-        context.model, context.X, context.labeled, budget,
-        bias=bias, rows=rows, normalize=normalize, dedup=dedup, method=method, memory_budget=memory_budget,
+        context.model, context.X, context.labeled, budget, candidates=context.candidates,
+        bias=_flag(bias, "bias"), rows=rows, normalize=_flag(normalize, "normalize"), dedup=_flag(dedup, "dedup"),
+        method=method, memory_budget=memory_budget,
     )
+
+
+def _flag(value: object, name: str) -> bool:
+    """A strategy option that must be a real bool (``bias="no"`` is an error, not True)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"option {name!r} must be True or False, got {value!r}")
+
+
+def representation_space(bias: bool, rows: str, normalize: bool) -> str:
+    """How the report describes the space DAMI measured a distance in."""
+    what = "W(x)" + (" and b(x)" if bias else "")
+    which = "all classes" if rows == "all" else "the predicted class"
+    return f"DAMI local linear model ({what}, {which}{', unit norm' if normalize else ''})"
 
 
 def dami_select(
@@ -72,12 +88,14 @@ def dami_select(
     method: str = "auto",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     timings: dict[str, float] | None = None,
-) -> np.ndarray:
-    """Row positions of ``budget`` DAMI picks among ``candidates`` (default: all unlabeled rows).
+) -> Selection:
+    """``budget`` DAMI picks among ``candidates`` (default: all unlabeled rows), with their radii.
 
     K-Center runs over the labeled rows (centers) plus the candidates, so a strategy can first
-    filter candidates (e.g. by uncertainty) and then spread its picks with DAMI.  ``timings``,
-    if given, receives seconds per stage ("representations", "kcenter").
+    filter candidates (e.g. by uncertainty) and then spread its picks with DAMI.  The result's
+    ``distances`` are the kernel's radii (distance to the nearest center when picked) in the
+    representation space.  ``timings``, if given, receives seconds per stage ("representations",
+    "kcenter").
     """
     labeled = np.asarray(labeled, dtype=bool)
     if not isinstance(memory_budget, (int, np.integer)) or memory_budget <= 0:
@@ -92,6 +110,7 @@ def dami_select(
     considered = np.flatnonzero(keep)  # ascending row order keeps tie-breaking
     is_center = labeled[considered]
     clock = _Clock(timings)
+    space = representation_space(bias, rows, normalize)
 
     with clock("representations"):
         rep = DamiRepresentation(model, X, bias=bias, rows=rows, normalize=normalize, method=method)
@@ -102,17 +121,17 @@ def dami_select(
         with clock("representations"):
             points = rep.points(considered)
         with clock("kcenter"):
-            picks = kcenter(points, is_center, budget)
-        return considered[picks]
+            picks, radii = kcenter_radii(points, is_center, budget)
+        return Selection(considered[picks], radii, space)
 
     def points_of(positions: np.ndarray) -> np.ndarray:
         with clock("representations"):
             return rep.points(considered[positions])
 
     start, inner = time.perf_counter(), clock.inner
-    picks = grouped_kcenter(groups, is_center, budget, points_of, rep.dim, memory_budget=int(memory_budget))
+    picks, radii = grouped_kcenter(groups, is_center, budget, points_of, rep.dim, memory_budget=int(memory_budget))
     clock.add("kcenter", time.perf_counter() - start - (clock.inner - inner))
-    return considered[picks]
+    return Selection(considered[picks], radii, space)
 
 
 class _Clock:
@@ -145,13 +164,13 @@ class _Stage:
 
 @register("dami_nobias")
 def dami_nobias(context: QueryContext, budget: int, rng: np.random.Generator, *, rows: str = "all",
-                normalize: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> np.ndarray:
+                normalize: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> Selection:
     """``dami`` with ``bias=False``: W(x) only (named variant for comparisons)."""
     return dami(context, budget, rng, bias=False, rows=rows, normalize=normalize, memory_budget=memory_budget)
 
 
 @register("dami_predicted")
 def dami_predicted(context: QueryContext, budget: int, rng: np.random.Generator, *, bias: bool = True,
-                   normalize: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> np.ndarray:
+                   normalize: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> Selection:
     """``dami`` with ``rows="predicted"``: only the predicted class's local model (named variant)."""
     return dami(context, budget, rng, bias=bias, rows="predicted", normalize=normalize, memory_budget=memory_budget)

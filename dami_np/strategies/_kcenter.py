@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["kcenter", "kcenter_radii", "grouped_kcenter", "streamed_kcenter"]
+__all__ = ["kcenter", "kcenter_radii", "grouped_kcenter", "streamed_kcenter", "pick_time_distances"]
 
 PointsFn = Callable[[np.ndarray], np.ndarray]
 _CHUNK_BYTES = 64 * 2**20
@@ -28,7 +28,7 @@ def kcenter(points: np.ndarray, centers: np.ndarray, k: int) -> np.ndarray:
 
 
 def kcenter_radii(points: np.ndarray, centers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Picks and Euclidean radii of ``kernels.kcenter_greedy``."""
+    """Picks and Euclidean radii of ``kernels.kcenter_greedy`` (the kernel owns every tie rule)."""
     from .. import kernels
 
     picks, radii = kernels.kcenter_greedy(points, int(k), centers=centers, return_radii=True)
@@ -43,12 +43,14 @@ def grouped_kcenter(
     dim: int,
     *,
     memory_budget: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact K-Center picks (positions into ``group``) when rows of a group share their point.
 
     ``group`` (m,) ids of the rows (any numbering), ``is_center`` (m,) the initial centers,
     ``points_of(rows)`` the (len(rows), dim) float64 points of the given row positions.  The
     (groups, dim) matrix is built when it fits ``memory_budget`` bytes, else streamed.
+    Returns the picks and their Euclidean radii, as ``kernels.kcenter_greedy`` defines them
+    (first pick without centers: its distance to the mean; duplicates of centers: 0).
     """
     group = np.asarray(group, dtype=np.int64)
     is_center = np.asarray(is_center, dtype=bool)
@@ -75,28 +77,36 @@ def grouped_kcenter(
     cand_groups = group[cand_rep]
 
     picks: list[int] = []
+    radii_found: list[float] = []
     k_groups = min(int(k), n_cand)
     if k_groups and not center_groups.size:
         counts = np.bincount(group, minlength=n_groups)[cand_groups]
-        first_pick = _farthest_from_mean(reps, counts, points_of, dim)
+        first_pick, first_sq = _farthest_from_mean(reps, counts, points_of, dim)
         picks.append(first_pick)
+        radii_found.append(float(np.sqrt(first_sq)))
         centers[first_pick] = True
         k_groups -= 1
     if k_groups:
         if reps.size * dim * 8 <= memory_budget:
             found, radii = kcenter_radii(points_of(reps), centers, k_groups)
         else:
-            found, radii = streamed_kcenter(reps, centers, k_groups, points_of, dim, memory_budget=memory_budget)
+            found, sq_radii = streamed_kcenter(reps, centers, k_groups, points_of, dim, memory_budget=memory_budget)
+            radii = np.sqrt(sq_radii)
         found = np.asarray(found, dtype=np.int64)
         radii = np.asarray(radii, dtype=np.float64)
         zero = np.flatnonzero(~(radii > 0))
-        picks.extend(found[: zero[0] if zero.size else found.size].tolist())
+        stop = zero[0] if zero.size else found.size
+        picks.extend(found[:stop].tolist())
+        radii_found.extend(radii[:stop].tolist())
     rows = reps[np.asarray(picks, dtype=np.int64)]
-    return _fill_in_row_order(rows, candidate_rows, int(k))
+    filled = _fill_in_row_order(rows, candidate_rows, int(k))
+    radii_out = np.zeros(filled.size, dtype=np.float64)
+    radii_out[: min(len(radii_found), filled.size)] = radii_found[: filled.size]
+    return filled, radii_out
 
 
-def _farthest_from_mean(reps: np.ndarray, counts: np.ndarray, points_of: PointsFn, dim: int) -> int:
-    """Index (into ``reps``) of the point farthest from the count-weighted mean, ties lowest."""
+def _farthest_from_mean(reps: np.ndarray, counts: np.ndarray, points_of: PointsFn, dim: int) -> tuple[int, float]:
+    """Index (into ``reps``) of the point farthest from the count-weighted mean (ties lowest), and its squared distance."""
     step = _chunk_rows(dim)
     total = np.zeros(dim)
     for start in range(0, reps.size, step):
@@ -109,7 +119,7 @@ def _farthest_from_mean(reps: np.ndarray, counts: np.ndarray, points_of: PointsF
         j = int(np.argmax(d))
         if d[j] > best_d:
             best, best_d = start + j, float(d[j])
-    return best
+    return best, best_d
 
 
 def _fill_in_row_order(rows: np.ndarray, candidate_rows: np.ndarray, k: int) -> np.ndarray:
@@ -189,3 +199,32 @@ def streamed_kcenter(
 
 def _chunk_rows(dim: int) -> int:
     return max(1, _CHUNK_BYTES // (8 * max(1, dim)))
+
+
+def pick_time_distances(centers: np.ndarray, picked: np.ndarray, *, block: int = 2048) -> np.ndarray:
+    """Euclidean distance of each pick to its nearest center when it was picked.
+
+    The centers at pick ``j`` are the rows of ``centers`` plus ``picked[:j]``; with no centers the
+    first pick has none and gets NaN.  Computed block by block with the kernels' exact formula
+    (never a loop over picks), so a pick's distance does not depend on how many picks follow it.
+    """
+    from .. import kernels
+
+    picked = np.asarray(picked, dtype=np.float64)
+    k = picked.shape[0]
+    best = np.full(k, np.inf)
+    if k == 0:
+        return best
+    if centers.shape[0]:
+        best = np.asarray(kernels.nearest_sq_distances(picked, centers)[0], dtype=np.float64).copy()
+    for start in range(0, k, block):
+        stop = min(k, start + block)
+        rows = picked[start:stop]
+        if start:
+            earlier = np.asarray(kernels.nearest_sq_distances(rows, picked[:start])[0], dtype=np.float64)
+            np.minimum(best[start:stop], earlier, out=best[start:stop])
+        within = np.asarray(kernels.pairwise_sq_distances(rows, rows), dtype=np.float64)
+        within[np.triu_indices(stop - start)] = np.inf  # only earlier picks of the block count
+        np.minimum(best[start:stop], within.min(axis=1), out=best[start:stop])
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(best), np.sqrt(best), np.nan)

@@ -12,9 +12,9 @@ __all__ = ["random"]
 
 @register("random", needs_model=False)
 def random(context: QueryContext, budget: int, rng: np.random.Generator) -> np.ndarray:
-    """``budget`` unlabeled rows uniformly without replacement: ``rng.choice(unlabeled, budget, replace=False)``.
+    """``budget`` candidate rows uniformly without replacement: ``rng.choice(candidates, budget, replace=False)``.
 
     Model-free, so it stays random at cold start too (a fair baseline); reproducible through
     ``random_state``.
     """
-    return rng.choice(context.unlabeled_indices, size=budget, replace=False).astype(np.int64)
+    return rng.choice(context.candidates, size=budget, replace=False).astype(np.int64)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DamiRepresentation", "group_ids"]
+__all__ = ["DamiRepresentation", "group_ids", "last_layer_inputs"]
 
 _CHUNK_BYTES = 64 * 2**20
 METHODS = ("auto", "embedding", "direct")
@@ -33,35 +33,34 @@ ROWS = ("all", "predicted")
 
 
 def group_ids(packed: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
-    """int64 ids, equal exactly for equal rows of ``packed`` (and equal ``extra``), any numbering.
+    """int64 ids, equal exactly for equal rows of ``packed`` (and equal ``extra``).
 
-    Rows are read as 64-bit words and hashed; ids come from the hashes, and a check that all
-    rows sharing an id are bit-identical guards against collisions (then an exact sort-based
-    grouping is used).
+    The grouping rule is the model's own (``region_ids_from_patterns``: ids in order of first
+    appearance); ``extra`` (e.g. the predicted class) splits groups further.
     """
-    n = packed.shape[0]
+    from .._local_linear import region_ids_from_patterns
+
+    packed = np.asarray(packed, dtype=np.uint8)
     if extra is not None:
         packed = np.concatenate([packed, np.asarray(extra, dtype="<i8")[:, None].view(np.uint8)], axis=1)
-    width = packed.shape[1]
-    if n == 0 or width == 0:
-        return np.zeros(n, dtype=np.int64)
-    words = np.zeros((n, -(-width // 8) * 8), dtype=np.uint8)
-    words[:, :width] = packed
-    words = words.view(np.uint64)
-    if words.shape[1] == 1:
-        return np.unique(words[:, 0], return_inverse=True)[1].ravel().astype(np.int64, copy=False)
-    key = np.zeros(n, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(words.shape[1]):
-            key ^= words[:, j]
-            key *= np.uint64(0x9E3779B97F4A7C15 | (2 * j + 1))
-            key ^= key >> np.uint64(29)
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    inverse = inverse.ravel().astype(np.int64, copy=False)
-    if (words == words[first[inverse]]).all():
-        return inverse
-    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, width))).ravel()  # a collision: exact
-    return np.unique(keys, return_inverse=True)[1].ravel().astype(np.int64, copy=False)
+    return region_ids_from_patterns(packed)
+
+
+def model_logits(model: Any, X: np.ndarray) -> np.ndarray:
+    """(n, C >= 2) logits, what ``local_linear`` reconstructs (``logits`` where the model has it)."""
+    logits = getattr(model, "logits", None)
+    if logits is not None:
+        return np.asarray(logits(X))
+    scores = np.asarray(model.decision_function(X))
+    return np.column_stack([np.zeros_like(scores), scores]) if scores.ndim == 1 else scores
+
+
+def last_layer_inputs(model: Any, X: np.ndarray) -> np.ndarray:
+    """float64 inputs of the model's last layer: the last hidden activations, or ``X`` itself
+    for a model without hidden layers (softmax regression)."""
+    if len(getattr(model, "coefs_", [None, None])) < 2:
+        return np.asarray(X, dtype=np.float64)
+    return np.asarray(model.hidden_activations(X, layer=-1), dtype=np.float64)
 
 
 class DamiRepresentation:
@@ -94,7 +93,7 @@ class DamiRepresentation:
         self.n_features = int(model.coefs_[0].shape[0])
         self.patterns = model.activation_patterns(X)
         self.predicted = (
-            np.argmax(model.decision_function(X), axis=1).astype(np.int64) if rows == "predicted" else None
+            np.argmax(model_logits(model, X), axis=1).astype(np.int64) if rows == "predicted" else None
         )
         per_class = self.n_features + (1 if self.bias else 0)
         self.direct_dim = per_class * (self.n_classes if rows == "all" else 1)
@@ -128,6 +127,15 @@ class DamiRepresentation:
             norms = np.sqrt(np.einsum("ij,ij->i", out, out))
             np.divide(out, norms[:, None], out=out, where=norms[:, None] > 0)
         return out
+
+    def points_stable(self, rows: np.ndarray) -> np.ndarray:
+        """``points(rows)``, each row computed inside its aligned block of ``X`` (see ``_stable_rows``):
+        a row's point does not depend on which other rows are asked for."""
+        from .._stable_rows import stable_rows
+
+        return stable_rows(
+            lambda start, stop: self.points(np.arange(start, stop, dtype=np.int64)), self.X.shape[0], rows
+        )
 
     def _embedded(self, rows: np.ndarray, out: np.ndarray) -> None:
         """``u(x) @ F`` for ``rows`` into ``out``, through one reused (chunk, H [+1]) buffer."""

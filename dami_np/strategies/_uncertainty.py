@@ -1,7 +1,8 @@
 """Uncertainty sampling (Lewis & Gale 1994; Settles 2009): least confidence, margin, entropy.
 
-Each scores the unlabeled rows from the model's class probabilities and takes the ``budget``
-most uncertain; ties go to the lowest row index (stable sort).
+Each scores the candidate rows from the model's class probabilities and takes the ``budget``
+most uncertain; ties go to the lowest row index (stable sort).  The score of each pick is
+reported (``confidence``, ``margin``, ``entropy``).
 """
 
 from __future__ import annotations
@@ -10,14 +11,20 @@ import numpy as np
 
 from ._base import register
 from ._context import QueryContext
+from ._selection import Selection
 
-__all__ = ["least_confidence", "margin", "entropy", "unlabeled_proba", "margins"]
+__all__ = ["least_confidence", "margin", "entropy", "unlabeled_proba", "margins", "lowest_first"]
 
 
 def unlabeled_proba(context: QueryContext) -> np.ndarray:
-    """(n_unlabeled, C) float64 class probabilities of the unlabeled rows (cached per round)."""
+    """(n_candidates, C) float64 class probabilities of the candidate rows (cached per round)."""
     if "unlabeled_proba" not in context.cache:
-        proba = context.model.predict_proba(context.X[context.unlabeled_indices])
+        model = context.model
+        if not callable(getattr(model, "predict_proba", None)):
+            raise ValueError(
+                f"this strategy needs a classifier with predict_proba; got {type(model).__name__}"
+            )
+        proba = model.predict_proba(context.X[context.candidates])
         context.cache["unlabeled_proba"] = np.asarray(proba, dtype=np.float64)
     return context.cache["unlabeled_proba"]
 
@@ -30,27 +37,33 @@ def margins(proba: np.ndarray) -> np.ndarray:
     return top2[:, 1] - top2[:, 0]
 
 
-def _lowest_first(context: QueryContext, key: np.ndarray, budget: int) -> np.ndarray:
-    """Unlabeled rows with the ``budget`` smallest ``key`` values, ties to the lowest row."""
-    order = np.argsort(key, kind="stable")[:budget]
-    return context.unlabeled_indices[order]
+def lowest_first(context: QueryContext, key: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate rows with the ``count`` smallest ``key`` values (ties to the lowest row), and those values.
+
+    ``key`` has one value per candidate row (``context.candidates`` order).
+    """
+    order = np.argsort(key, kind="stable")[:count]
+    return context.candidates[order], np.asarray(key, dtype=np.float64)[order]
 
 
 @register("least_confidence")
-def least_confidence(context: QueryContext, budget: int, rng: np.random.Generator) -> np.ndarray:
-    """Rows whose most likely class has the lowest probability."""
-    return _lowest_first(context, unlabeled_proba(context).max(axis=1), budget)
+def least_confidence(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
+    """Rows whose most likely class has the lowest probability (score: that probability)."""
+    rows, confidence = lowest_first(context, unlabeled_proba(context).max(axis=1), budget)
+    return Selection(rows, scores=confidence, score_name="confidence")
 
 
 @register("margin")
-def margin(context: QueryContext, budget: int, rng: np.random.Generator) -> np.ndarray:
-    """Rows with the smallest gap between the two most likely classes."""
-    return _lowest_first(context, margins(unlabeled_proba(context)), budget)
+def margin(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
+    """Rows with the smallest gap between the two most likely classes (score: the margin)."""
+    rows, gap = lowest_first(context, margins(unlabeled_proba(context)), budget)
+    return Selection(rows, scores=gap, score_name="margin")
 
 
 @register("entropy")
-def entropy(context: QueryContext, budget: int, rng: np.random.Generator) -> np.ndarray:
-    """Rows with the highest entropy of the predicted class distribution."""
+def entropy(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
+    """Rows with the highest entropy of the predicted class distribution (score: the entropy)."""
     proba = unlabeled_proba(context)
     plogp = proba * np.log(np.where(proba > 0, proba, 1.0))
-    return _lowest_first(context, plogp.sum(axis=1), budget)  # sum p log p = -entropy
+    rows, neg_entropy = lowest_first(context, plogp.sum(axis=1), budget)  # sum p log p = -entropy
+    return Selection(rows, scores=-neg_entropy, score_name="entropy")
