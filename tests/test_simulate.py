@@ -283,3 +283,19 @@ def test_end_to_end_real_model_and_query():
     assert set(summary["strategy"]) == {"random", "margin"}
     parallel = dami_np.simulate(X, y, ("random", "margin"), n_jobs=2, **kwargs)
     pd.testing.assert_frame_equal(curves.drop(columns=TIMING), parallel.curves.drop(columns=TIMING), check_exact=True)
+
+
+def test_one_seed_and_strategy_alone_equals_its_rows_in_the_full_run():
+    # bench/label_efficiency.py caches curves per (table, strategy, seed) by running _run_task on a
+    # setup that holds only that strategy: it must give exactly the rows of the full run
+    from dami_np._simulate import _check_X, _encode_y, _run_task, _Setup
+
+    X, y = _blobs()
+    full = _fake_run(X, y).curves.drop(columns=TIMING)
+    classes, codes = _encode_y(y, len(y))
+    for seed, name in [(2, "first"), (1, "random")]:
+        setup = _Setup(_check_X(X), codes, len(classes), (name,), (name,), 10, 10, 4, 0.3, 0, {},
+                       _fake_factory, _fake_query)
+        alone = pd.DataFrame(_run_task(setup, seed, 0)).drop(columns=TIMING)
+        expected = full[(full["strategy"] == name) & (full["seed"] == seed)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(alone[expected.columns], expected, check_exact=True)
