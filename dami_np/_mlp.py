@@ -26,6 +26,8 @@ from dami_np._validation import (
     check_labels,
     check_random_state,
     column_label,
+    feature_names,
+    not_fitted_error,
     numeric_2d,
 )
 
@@ -70,13 +72,33 @@ class MLPClassifier:
     dtype : ``"float32"`` (default, fast) or ``"float64"``; all computation uses it.
     warm_start : continue from the current weights (and Adam state) when the layer
         shapes and classes match; otherwise re-initialise (with a warning).
-    random_state : None, int, ``SeedSequence`` or ``np.random.Generator``; drives init,
-        the validation split and shuffling. Same data + same int seed gives bit-for-bit
+    random_state : None, int >= 0, ``np.random.RandomState`` (as in scikit-learn; a seed is
+        drawn from it), ``SeedSequence`` or ``np.random.Generator``; drives init, the
+        validation split and shuffling. Same data + same int seed gives bit-for-bit
         identical weights.
 
-    Fitted attributes: ``classes_``, ``n_features_in_``, ``coefs_`` (``coefs_[i]`` is
-    (in, out)), ``intercepts_``, ``n_iter_``, ``loss_``, ``loss_curve_``, ``best_loss_``,
+    Input scale: columns whose max |x| lies outside [2**-12, 2**12] (say raw values around
+    1e30 or 1e-30) are multiplied internally by a power of two that brings their root mean
+    square to about 1 before training, and that factor is folded back into ``coefs_[0]``
+    afterwards (exactly: powers of two), so ``coefs_``, ``logits`` and ``local_linear`` are
+    in your units.  Other columns are used as given, so ordinary or standardized data train
+    exactly as without it; standardizing features is still what trains best.  A column too
+    far out for the model's dtype to hold the folded weights (beyond about 1e33 or below
+    1e-34 for float32, 1e302 / 1e-303 for float64) is an error naming it.
+
+    scikit-learn: the class follows its estimator conventions without importing it
+    (``get_params``/``set_params``, ``__sklearn_tags__``, ``NotFittedError``, feature-name
+    checks), so ``clone``, ``Pipeline``, ``cross_val_score`` and ``GridSearchCV`` work and
+    ``check_estimator`` passes.  scipy.sparse ``X`` is densified (up to 1 GiB).
+
+    Fitted attributes: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (fit on a
+    DataFrame with string column names only), ``coefs_`` (``coefs_[i]`` is (in, out)),
+    ``intercepts_``, ``n_iter_``, ``loss_``, ``loss_curve_``, ``best_loss_``,
     ``validation_scores_`` and ``best_validation_score_`` (None without early stopping).
+
+    Outputs: ``logits`` (n, C >= 2, what ``local_linear`` reconstructs), ``predict_proba``
+    (softmax of the logits), ``decision_function`` (scikit-learn's: (n,) score of
+    ``classes_[1]`` for binary problems, the logits otherwise).
     """
 
     def __init__(
@@ -116,7 +138,7 @@ class MLPClassifier:
     @classmethod
     def _param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
+        return sorted(p for p in sig.parameters if p != "self")  # sorted, as scikit-learn's BaseEstimator
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters as a dict (scikit-learn compatible)."""
@@ -380,14 +402,14 @@ class MLPClassifier:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coefs_"):
-            raise NotFittedError(
+            raise not_fitted_error(
                 "This MLPClassifier instance is not fitted yet; call 'fit' with appropriate arguments first"
             )
 
     def _check_X(self, X: Any) -> np.ndarray:
         self._check_fitted()
+        self._check_feature_names(feature_names(X))  # first, as scikit-learn does
         arr, names = numeric_2d(X, target=self._dtype)
-        self._check_feature_names(names)
         if arr.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {arr.shape[1]} features, but MLPClassifier is expecting {self.n_features_in_} features as input"
@@ -524,7 +546,7 @@ class MLPClassifier:
 
 
 def _input_scale(arr: np.ndarray, dtype: np.dtype, names: Any) -> np.ndarray | None:
-    """Per-column powers of two that bring far-out columns to max |x| in [0.5, 1); None when none is needed.
+    """Per-column powers of two for far-out columns (root mean square brought to about 1); None when none is needed.
 
     Columns with max |x| inside ``_UNSCALED_RANGE`` (and all-zero columns) get 1.  A scale that
     would push internal first-layer weights in ``_FOLD_WEIGHT_RANGE`` out of ``dtype``'s normal
@@ -536,22 +558,30 @@ def _input_scale(arr: np.ndarray, dtype: np.dtype, names: Any) -> np.ndarray | N
     need = (colmax > 0) & ((colmax < low) | (colmax > high))
     if not need.any():
         return None
+    cols = np.flatnonzero(need)
+    unit = arr[:, cols].astype(np.float64) / colmax[cols]  # in [-1, 1]: no overflow or underflow below
+    rms = colmax[cols] * np.sqrt(np.mean(unit * unit, axis=0))
     scale = np.ones(colmax.shape[0])
-    _, exponent = np.frexp(colmax[need])  # colmax = m * 2**e, m in [0.5, 1)
-    scale[need] = np.ldexp(1.0, -exponent)
     info = np.finfo(dtype)
     w_low, w_high = _FOLD_WEIGHT_RANGE
     with np.errstate(over="ignore"):
+        scale[cols] = np.ldexp(1.0, -np.round(np.log2(rms)).astype(np.int64))  # scaled rms in [0.71, 1.41)
         bad = need & ((scale * w_high > float(info.max)) | (scale * w_low < float(info.tiny)))
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
-        lo_ok, hi_ok = 1.0 / (float(info.max) / w_high), 1.0 / (float(info.tiny) / w_low)
-        f64 = np.finfo(np.float64)
-        fits64 = 1.0 / (float(f64.max) / w_high) <= colmax[j] <= 1.0 / (float(f64.tiny) / w_low)
-        advice = "use dtype='float64' or rescale that column" if dtype != np.float64 and fits64 else "rescale that column"
+        size = float(rms[np.searchsorted(cols, j)])
+
+        def bounds(info: np.finfo) -> tuple[float, float]:  # typical sizes whose scale passes the test above
+            return w_high / float(info.max), w_low / float(info.tiny)
+
+        lo_ok, hi_ok = bounds(info)
+        lo64, hi64 = bounds(np.finfo(np.float64))
+        advice = ("use dtype='float64' or rescale that column" if dtype != np.float64 and lo64 <= size <= hi64
+                  else "rescale that column")
         raise ValueError(
-            f"X {column_label(j, names)} has max |x| = {colmax[j]:.3g}, too far from 1 for a {dtype.name} MLP to hold "
-            f"its weights in your units (columns need max |x| between about {lo_ok:.0e} and {hi_ok:.0e}); {advice}"
+            f"X {column_label(j, names)} has values of typical size {size:.3g} (root mean square; max |x| = "
+            f"{colmax[j]:.3g}), too far from 1 for a {dtype.name} MLP to hold its weights in your units (about "
+            f"{lo_ok:.0e} to {hi_ok:.0e} is possible); {advice}"
         )
     return scale
 

@@ -11,6 +11,7 @@ checks look for it ("Reshape your data", "Complex data not supported",
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "check_labels",
     "check_random_state",
     "column_label",
+    "not_fitted_error",
     "feature_names",
     "numeric_2d",
 ]
@@ -35,6 +37,27 @@ SPARSE_DENSE_LIMIT_BYTES = 1 << 30
 
 class NotFittedError(ValueError, AttributeError):
     """Raised when a model is used before ``fit`` (subclasses ValueError and AttributeError, like scikit-learn)."""
+
+
+def not_fitted_error(message: str) -> NotFittedError:
+    """A ``NotFittedError`` that is also scikit-learn's ``NotFittedError`` when scikit-learn is already imported.
+
+    So ``except sklearn.exceptions.NotFittedError`` (and scikit-learn's estimator checks) catch it,
+    without dami-np ever importing scikit-learn itself.
+    """
+    sk = sys.modules.get("sklearn.exceptions")
+    base = getattr(sk, "NotFittedError", None)
+    if not isinstance(base, type) or not issubclass(base, Exception):
+        return NotFittedError(message)
+    cls = _SKLEARN_NOT_FITTED.get(base)
+    if cls is None:
+        cls = type("SklearnNotFittedError", (NotFittedError, base), {"__module__": __name__})
+        _SKLEARN_NOT_FITTED[base] = cls
+        globals()["SklearnNotFittedError"] = cls  # picklable by name
+    return cls(message)
+
+
+_SKLEARN_NOT_FITTED: dict[type, type] = {}
 
 
 class DataConversionWarning(UserWarning):

@@ -271,3 +271,35 @@ def test_int_hidden_layer_sizes_and_numpy_dtype_accepted():
     X, y = _data()
     model = MLPClassifier(6, max_iter=2, dtype=np.float64, random_state=0).fit(X, y)
     assert [W.shape for W in model.coefs_] == [(3, 6), (6, 2)] and model.coefs_[0].dtype == np.float64
+
+
+# --- feature names (scikit-learn's rules, without scikit-learn) ------------------------------------
+def test_feature_names_are_recorded_and_checked():
+    X, y = _data()
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = MLPClassifier((4,), max_iter=2, random_state=0).fit(df, y)
+    assert model.feature_names_in_.dtype == object and model.feature_names_in_.tolist() == ["a", "b", "c"]
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but MLPClassifier was fitted with"):
+        np.testing.assert_array_equal(model.predict(df), model.predict(X))  # X without names: a warning only
+    with pytest.raises(ValueError, match="Feature names must be in the same order as they were in fit"):
+        model.predict(df[["c", "b", "a"]])
+    with pytest.raises(ValueError, match=r"(?s)Feature names unseen at fit time:\n- z\n.*yet now missing:\n- c\n"):
+        model.predict(df.rename(columns={"c": "z"}))
+    refit = model.fit(X, y)  # refit on an array forgets the names
+    assert not hasattr(refit, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names, but MLPClassifier was fitted without feature names"):
+        refit.predict(df)
+    ints = MLPClassifier((4,), max_iter=2, random_state=0).fit(pd.DataFrame(X), y)  # non-string names: none kept
+    assert not hasattr(ints, "feature_names_in_")
+
+
+def test_sparse_x_is_densified_or_refused_clearly():
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = _data()
+    model = MLPClassifier((4,), max_iter=2, random_state=0).fit(sparse.csr_matrix(X), y)
+    np.testing.assert_array_equal(model.predict(sparse.coo_array(X)), model.predict(X))
+    with pytest.raises(ValueError, match="X has 2 features, but MLPClassifier is expecting 3"):
+        model.predict(sparse.csr_matrix(X[:, :2]))
+    huge = sparse.csr_matrix((10**6, 10**5))  # 400 GB dense in float32
+    with pytest.raises(ValueError, match=r"scipy.sparse matrix of shape \(1000000, 100000\).*GiB.*limit"):
+        model.predict(huge)
