@@ -48,7 +48,7 @@ def per_table(aulc: pd.DataFrame, table: str, strategies: list[str]) -> pd.DataF
         rec = {"strategy": s, "seeds": int(sub[s].notna().sum()), "aulc_mean": sub[s].mean(),
                "aulc_std": sub[s].std(ddof=1)}
         for ref in ("margin", "random"):
-            if ref in sub.columns:
+            if ref in sub.columns and ref != s:
                 both = sub[[s, ref]].dropna()
                 rec[f"vs_{ref}"] = paired_interval((both[s] - both[ref]).to_numpy())
             else:

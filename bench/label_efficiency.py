@@ -263,23 +263,29 @@ def plot_table(table: str, curves: pd.DataFrame, ceiling: float | None, path: Pa
     from scipy import stats
 
     sub = curves[curves["table"] == table]
-    names = [s for s in STRATEGIES if s in set(sub["strategy"])]
+    present = [s for s in STRATEGIES if s in set(sub["strategy"])]
+    refs = [s for s in ("random", "margin") if s in present]
+    panels = [("baselines and other strategies", refs + [s for s in present if not s.startswith("dami") and s not in refs]),
+              ("DAMI family (random, margin repeated)", refs + [s for s in present if s.startswith("dami")])]
     cmap = plt.get_cmap("tab20")
-    fig, ax = plt.subplots(figsize=(9, 5.2))
-    for i, name in enumerate(names):
-        g = sub[sub["strategy"] == name].groupby("n_labeled")["accuracy"]
-        mean, sd, n = g.mean(), g.std(ddof=1).fillna(0.0), g.count()
-        half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-        style = {"lw": 2.2} if name in ("margin", "random", "dami") else {"lw": 1.1}
-        ax.plot(mean.index, mean.to_numpy(), color=cmap(i % 20), label=f"{name} ({int(n.min())})", **style)
-        ax.fill_between(mean.index, (mean - half).to_numpy(), (mean + half).to_numpy(), color=cmap(i % 20), alpha=0.10)
-    if ceiling is not None:
-        ax.axhline(ceiling, color="black", ls="--", lw=1.2, label=f"all labels: {ceiling:.3f}")
-    ax.set_title(f"{table}: test accuracy of the default MLP, mean and 95% band over seeds")
-    ax.set_xlabel("labeled rows")
-    ax.set_ylabel("test accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), title="strategy (seeds)", title_fontsize=7)
+    color = {name: cmap(i % 20) for i, name in enumerate(present)}
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), sharey=True)
+    for ax, (label, names) in zip(axes, panels):
+        for name in names:
+            g = sub[sub["strategy"] == name].groupby("n_labeled")["accuracy"]
+            mean, sd, n = g.mean(), g.std(ddof=1).fillna(0.0), g.count()
+            half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+            style = {"lw": 2.2, "ls": ":" if name == "random" else "-"} if name in ("margin", "random", "dami") else {"lw": 1.2}
+            ax.plot(mean.index, mean.to_numpy(), color=color[name], label=f"{name} ({int(n.min())})", **style)
+            ax.fill_between(mean.index, (mean - half).to_numpy(), (mean + half).to_numpy(), color=color[name], alpha=0.10)
+        if ceiling is not None:
+            ax.axhline(ceiling, color="black", ls="--", lw=1.2, label=f"all labels: {ceiling:.3f}")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("labeled rows")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right", title="strategy (seeds)", title_fontsize=7)
+    axes[0].set_ylabel("test accuracy")
+    fig.suptitle(f"{table}: test accuracy of the default MLP, mean and 95% band over seeds")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
@@ -455,7 +461,7 @@ def _dami_statement(summary: pd.DataFrame, block: pd.DataFrame) -> list[str]:
     ge_random = int((means["dami"] >= means["random"]).sum()) if "random" in means else -1
     position = list(summary.sort_values("mean_rank").index).index("dami") + 1
     return [f"On the screening block ({k} tables, {args_seeds(block)} seeds each): `dami` has mean rank "
-            f"{r.mean_rank:.2f} ({position}th of {len(summary)} by mean rank), mean AULC {r.mean_aulc:.4f}, "
+            f"{r.mean_rank:.2f} (position {position} of {len(summary)} by mean rank), mean AULC {r.mean_aulc:.4f}, "
             f"{r.vs_random_mean:+.4f} against `random` (at least random's AULC on {ge_random} of {k} tables) and "
             f"{r.vs_margin_mean:+.4f} against `margin` (worst table {r.vs_margin_min:+.4f}, at least margin's on "
             f"{int(r.tables_ge_margin)} of {k}), mean oracle gap {r.oracle_gap:.4f}. It stays available as "
