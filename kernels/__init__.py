@@ -4,20 +4,33 @@ Public API:
 
 - :func:`pairwise_sq_distances` ``(A, B) -> (n, m)`` squared Euclidean distances.
 - :func:`nearest_sq_distances` ``(points, others) -> (min_sq_dist, argmin)`` without the n x m matrix.
-- :func:`kcenter_greedy` ``(points, k, centers=None, *, return_radii=False, method="auto")``.
+- :func:`kcenter_greedy` ``(points, k, centers=None, *, return_radii=False, method="auto")``;
+  :data:`METHODS` = ``("auto", "numpy")`` (``"screened"`` is accepted as ``"auto"``).
 - :func:`set_num_threads` / :func:`get_num_threads`; :data:`NUMBA_ENABLED`.
+- :func:`set_compile_notice`: one stderr line when kernels really compile.
 
 Every distance that decides a result is computed with one formula (float64 differences,
-fixed accumulation order; see ``_rowdist``), so all methods, the NumPy fallback and any
-thread count give bit-identical results. Many centers at once go through a float32 BLAS
-screen with a proven error bound (``_screen``): it only chooses which exact distances to
-compute, so results stay the same bits. Kernels compile (or load from Numba's cache) at first import;
-``DAMI_NP_DISABLE_NUMBA=1`` selects the pure-NumPy path.
+fixed accumulation order; see ``_rowdist``), so both methods, the NumPy path and any thread
+count give bit-identical results. Many centers at once go through a float32 BLAS screen
+with a proven error bound (``_screen``): it only chooses which exact distances to compute.
+
+Compilation is lazy: importing this package compiles nothing; a kernel compiles (or loads
+from Numba's on-disk cache) the first time it is called, for the dtype it gets. Small
+problems skip the kernels (the NumPy passes finish first, same bits). The cache is on by
+default, ``DAMI_NP_CACHE=0`` turns it off, and a cache that cannot be read or written costs
+one warning line (fix: ``NUMBA_CACHE_DIR``), never a failure. ``DAMI_NP_DISABLE_NUMBA=1``
+selects the pure-NumPy path. Nothing here imports ``dami_np``.
 """
 
 from ._distances import nearest_sq_distances, pairwise_sq_distances
 from ._kcenter import METHODS, kcenter_greedy
-from ._numba_policy import NUMBA_ENABLED, NumbaCacheWarning, get_num_threads, set_num_threads
+from ._numba_policy import (
+    NUMBA_ENABLED,
+    NumbaCacheWarning,
+    get_num_threads,
+    set_compile_notice,
+    set_num_threads,
+)
 
 __all__ = [
     "pairwise_sq_distances",
@@ -26,6 +39,7 @@ __all__ = [
     "METHODS",
     "set_num_threads",
     "get_num_threads",
+    "set_compile_notice",
     "NUMBA_ENABLED",
     "NumbaCacheWarning",
 ]

@@ -13,31 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_policy import NUMBA_ENABLED, kernel, prange, types
+from . import _numba_policy as _policy
+from ._numba_policy import kernel, prange
 
 __all__ = ["Groups", "group_identical_rows"]
 
 _HASH_SEED = 0x5DEECE66D
+_GROUP_WEIGHT = 64  # NumPy's row sort costs far more per element than a distance term
 
 
-def _hash_sigs() -> list:
-    t = types()
-    return [
-        t.void(t.Array(it, 2, "C", readonly=True), t.Array(t.uint64, 1, "C", readonly=True), t.Array(t.uint64, 1, "C"))
-        for it in (t.uint32, t.uint64)
-    ]
-
-
-def _reps_sigs() -> list:
-    t = types()
-    i64 = t.Array(t.int64, 1, "C")
-    return [
-        t.void(i64, t.Array(t.uint64, 1, "C", readonly=True), t.Array(it, 2, "C", readonly=True), i64, i64)
-        for it in (t.uint32, t.uint64)
-    ]
-
-
-@kernel(_hash_sigs, parallel=True)
+@kernel(parallel=True)
 def _row_hashes(bits, mult, out):  # pragma: no cover - compiled
     n = bits.shape[0]
     d = bits.shape[1]
@@ -51,7 +36,7 @@ def _row_hashes(bits, mult, out):  # pragma: no cover - compiled
         out[i] = h
 
 
-@kernel(_reps_sigs, parallel=False)
+@kernel()
 def _assign_reps(order, hashes, bits, rep, scratch):  # pragma: no cover - compiled
     n = order.shape[0]
     d = bits.shape[1]
@@ -109,7 +94,7 @@ def _identity(n: int) -> Groups:
 def group_identical_rows(x: np.ndarray) -> Groups:
     """Group the rows of C-contiguous float32/float64 ``x`` that are bitwise identical."""
     n, d = x.shape
-    if n <= 1 or not NUMBA_ENABLED:
+    if n <= 1 or not _policy.use_kernels(x.size * _GROUP_WEIGHT):
         if n <= 1:
             return _identity(n)
         _, first, inv = np.unique(x.view(np.uint8).reshape(n, -1), axis=0, return_index=True, return_inverse=True)

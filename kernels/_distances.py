@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_policy import NUMBA_ENABLED, kernel, prange, types
+from . import _numba_policy as _policy
+from ._numba_policy import kernel, prange
 from ._rowdist import LANES, sq_dist, sq_dists_numpy
 from ._screen import SCREEN_MIN_CENTERS, screened_nearest
 from ._validate import as_pair
@@ -24,27 +25,7 @@ _TILE_A = 16
 _TILE_B = 32
 
 
-def _pairwise_sigs() -> list:
-    t = types()
-    sigs = []
-    for dt in (t.float32, t.float64):
-        src = t.Array(dt, 2, "C", readonly=True)
-        sigs.append(t.void(src, t.Array(t.float64, 2, "C", readonly=True), t.Array(dt, 2, "C")))
-    return sigs
-
-
-def _nearest_sigs() -> list:
-    t = types()
-    sigs = []
-    for dt in (t.float32, t.float64):
-        src = t.Array(dt, 2, "C", readonly=True)
-        sigs.append(
-            t.void(src, t.Array(t.float64, 2, "C", readonly=True), t.Array(t.float64, 1, "C"), t.Array(t.int64, 1, "C"))
-        )
-    return sigs
-
-
-@kernel(_pairwise_sigs, parallel=True)
+@kernel(parallel=True)
 def _pairwise_numba(a, b64, out):  # pragma: no cover - compiled
     n = a.shape[0]
     m = b64.shape[0]
@@ -60,7 +41,7 @@ def _pairwise_numba(a, b64, out):  # pragma: no cover - compiled
                     out[i, j] = sq_dist(x, b64[j], acc)
 
 
-@kernel(_nearest_sigs, parallel=True)
+@kernel(parallel=True)
 def _nearest_numba(a, b64, best_d, best_j):  # pragma: no cover - compiled
     n = a.shape[0]
     m = b64.shape[0]
@@ -99,7 +80,7 @@ def pairwise_sq_distances(A: object, B: object) -> np.ndarray:
     if out.size == 0:
         return out
     b64 = np.ascontiguousarray(b, dtype=np.float64)
-    if NUMBA_ENABLED:
+    if _policy.use_kernels(float(out.size) * max(a.shape[1], LANES)):
         _pairwise_numba(a, b64, out)
     else:
         for j in range(b.shape[0]):
@@ -122,9 +103,10 @@ def nearest_sq_distances(points: object, others: object) -> tuple[np.ndarray, np
     best_j = np.empty(n, dtype=np.int64)
     if n:
         b64 = np.ascontiguousarray(b, dtype=np.float64)
-        if NUMBA_ENABLED and m >= SCREEN_MIN_CENTERS:  # same bits, BLAS-screened (see _screen)
+        use = _policy.use_kernels(float(n) * m * max(a.shape[1], LANES))
+        if use and m >= SCREEN_MIN_CENTERS:  # same bits, BLAS-screened (see _screen)
             best_d, best_j = screened_nearest(a, b64)
-        elif NUMBA_ENABLED:
+        elif use:
             _nearest_numba(a, b64, best_d, best_j)
         else:
             best_d.fill(np.inf)

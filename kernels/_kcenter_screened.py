@@ -1,6 +1,6 @@
-"""Greedy K-Center that touches only the rows that can matter (``method="screened"``).
+"""Greedy K-Center that touches only the rows that can matter (``method="auto"``).
 
-The plain method pays one exact pass over all ``n`` rows per center: with 1,000 labeled rows
+A plain method pays one exact pass over all ``n`` rows per center: with 1,000 labeled rows
 as initial centers that is 1,000 passes before the first pick. Here:
 
 1. Initial centers: every row's nearest center comes from the GEMM screen of
@@ -10,12 +10,17 @@ as initial centers that is 1,000 passes before the first pick. Here:
    upper bound until it is brought fully up to date.
 2. Picks over an *active set*: min distances only decrease as centers are added, so a row's
    last computed value is an upper bound. The ``M`` rows with the largest bounds are kept
-   exact (updated with every new center, pruned by the triangle inequality as in
-   :mod:`._kcenter_kernels`); while the best of them is strictly above every bound outside,
+   exact (updated with every new center, pruned by the triangle inequality, below); while the best of them is strictly above every bound outside,
    it is the true farthest row (ties: ``active`` is sorted, so the lowest row wins). When it
    is not, the active set is chosen again, twice as large, and its stale rows are brought
    up to date. A pick costs O(M D) instead of O(n D); if the bounds never help, the active
    set grows to all rows and the work is about that of plain passes.
+
+Pruning rule (exact): with ``a`` the row's nearest center, ``d(x, c) >= d(a, c) - d(x, a)``,
+so ``d(a, c)^2 >= 4 d(x, a)^2`` means the new center ``c`` cannot be strictly closer. The
+test is made on computed squared distances with ``thr`` slightly above 4 (covering the
+float64 rounding of both values) plus a tiny absolute slack (subnormals), so a skip never
+changes a result.
 
 Every distance that decides anything is the shared formula of :mod:`._rowdist`, so picks
 and radii are bit-identical to the other methods (the tests check it). Extra memory is O(n)
@@ -29,8 +34,7 @@ import math
 import numpy as np
 
 from ._dedupe import group_identical_rows
-from ._kcenter_kernels import center_sq_dists, prune_threshold
-from ._numba_policy import inline, kernel, prange, types
+from ._numba_policy import inline, kernel, prange
 from ._rowdist import LANES, sq_dist
 from ._screen import row_sq_norms, screened_nearest
 from ._selection import fill_zero_distance, first_center_vector
@@ -46,24 +50,19 @@ _ACTIVE_PER_PICK = 16
 _SCREEN_FIRST = 256  # initial centers applied to every row; the rest only to active rows
 
 
-def _update_sigs() -> list:
-    t = types()
-    ro1 = lambda dt: t.Array(dt, 1, "C", readonly=True)  # noqa: E731
-    return [
-        t.int64(t.Array(dt, 2, "C", readonly=True), ro1(t.int64), ro1(t.float64), ro1(t.float64), t.int64,
-                t.Array(t.float64, 1, "C"), t.Array(t.int64, 1, "C"), t.float64)
-        for dt in (t.float32, t.float64)
-    ]
+def prune_threshold(d: int) -> float:
+    """``thr`` of the pruning test: slightly above 4, covering the float64 rounding of both
+    computed squared distances (see :func:`_update_block`)."""
+    return 4.0 * (1.0 + 1e-8 + 16.0 * (d + LANES + 8) * 2.0**-53)
 
 
-def _refresh_sigs() -> list:
-    t = types()
-    return [
-        t.void(t.Array(dt, 2, "C", readonly=True), t.Array(t.int64, 1, "C", readonly=True),
-               t.Array(t.float64, 2, "C", readonly=True), t.int64, t.Array(t.float64, 1, "C"),
-               t.Array(t.int64, 1, "C"), t.Array(t.int64, 1, "C"))
-        for dt in (t.float32, t.float64)
-    ]
+@kernel()
+def center_sq_dists(centers, s, c, out):  # pragma: no cover - compiled
+    """``out[i] = |centers[i] - c|^2`` for the first ``s`` center rows (float64); serial:
+    s x D is tiny next to a pass over the rows."""
+    acc = np.empty(LANES)
+    for i in range(s):
+        out[i] = sq_dist(centers[i], c, acc)
 
 
 @inline
@@ -100,7 +99,7 @@ def _refresh_block(x, rows, cvec, n_slots, mind, nearest, upto, q):  # pragma: n
         upto[r] = n_slots
 
 
-@kernel(_update_sigs, parallel=True)
+@kernel(parallel=True)
 def _add_center_parallel(x, rows, c, dcc, slot, mind, nearest, thr):  # pragma: no cover - compiled
     """Lower ``mind`` of ``rows`` with center ``c`` (slot ``slot``); ``mind < 0`` marks centers."""
     computed = 0
@@ -109,7 +108,7 @@ def _add_center_parallel(x, rows, c, dcc, slot, mind, nearest, thr):  # pragma: 
     return computed
 
 
-@kernel(_update_sigs)
+@kernel()
 def _add_center_serial(x, rows, c, dcc, slot, mind, nearest, thr):  # pragma: no cover - compiled
     computed = 0
     for q in range((rows.shape[0] + _BLOCK - 1) // _BLOCK):
@@ -117,14 +116,14 @@ def _add_center_serial(x, rows, c, dcc, slot, mind, nearest, thr):  # pragma: no
     return computed
 
 
-@kernel(_refresh_sigs, parallel=True)
+@kernel(parallel=True)
 def _refresh_parallel(x, rows, cvec, n_slots, mind, nearest, upto):  # pragma: no cover - compiled
     """Bring ``rows`` up to date with center slots ``upto[r] .. n_slots - 1``."""
     for q in prange((rows.shape[0] + _BLOCK - 1) // _BLOCK):
         _refresh_block(x, rows, cvec, n_slots, mind, nearest, upto, q)
 
 
-@kernel(_refresh_sigs)
+@kernel()
 def _refresh_serial(x, rows, cvec, n_slots, mind, nearest, upto):  # pragma: no cover - compiled
     for q in range((rows.shape[0] + _BLOCK - 1) // _BLOCK):
         _refresh_block(x, rows, cvec, n_slots, mind, nearest, upto, q)

@@ -17,9 +17,9 @@ is never negative and is exactly 0 for identical rows (every ``t_j`` is 0).
 The NumPy mirror reproduces the order with ``cumsum`` (a strictly sequential
 accumulation) over the lane-reshaped squares.
 
-Maintenance note: Numba's on-disk cache tracks only the file that defines each kernel, and
-``sq_dist`` is inlined into kernels of other modules; after editing this file, delete
-``kernels/__pycache__/*.nbi`` (``test_numpy_mirror_is_bit_identical`` catches a stale cache).
+Cache note: ``sq_dist`` is inlined into kernels of other modules; the cache policy of
+:mod:`._numba_policy` stamps every entry with a hash of all ``kernels/*.py`` sources, so
+editing this file invalidates them.
 """
 
 from __future__ import annotations

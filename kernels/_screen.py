@@ -21,8 +21,9 @@ import math
 
 import numpy as np
 
-from .._blas_threads import limit_blas_threads
-from ._numba_policy import inline, kernel, prange, types
+from threadpoolctl import ThreadpoolController
+
+from ._numba_policy import inline, kernel, prange
 from ._rowdist import LANES, sq_dist
 
 __all__ = ["SCREEN_MIN_CENTERS", "screened_nearest", "row_sq_norms"]
@@ -36,22 +37,6 @@ _SERIAL_ELEMS = 1 << 20  # smaller one-off loops run on one thread (no wake-ups)
 _SERIAL_GEMM_MACS = 1 << 24  # smaller screens run BLAS on one thread
 
 
-def _refine_sigs() -> list:
-    t = types()
-    f64 = t.Array(t.float64, 1, "C", readonly=True)
-    return [
-        t.void(t.Array(dt, 2, "C", readonly=True), t.Array(t.float64, 2, "C", readonly=True),
-               t.Array(t.float32, 2, "C", readonly=True), f64, f64, t.float64, t.float64, t.float64, t.int64,
-               t.Array(t.float64, 1, "C"), t.Array(t.int64, 1, "C"))
-        for dt in (t.float32, t.float64)
-    ]
-
-
-def _norm_sigs() -> list:
-    t = types()
-    return [t.void(t.Array(dt, 2, "C", readonly=True), t.Array(t.float64, 1, "C")) for dt in (t.float32, t.float64)]
-
-
 @inline
 def _sq_norm(x, i):  # pragma: no cover - compiled
     s = 0.0
@@ -61,13 +46,13 @@ def _sq_norm(x, i):  # pragma: no cover - compiled
     return s
 
 
-@kernel(_norm_sigs, parallel=True)
+@kernel(parallel=True)
 def _sq_norms_parallel(x, out):  # pragma: no cover - compiled
     for i in prange(x.shape[0]):
         out[i] = _sq_norm(x, i)
 
 
-@kernel(_norm_sigs)
+@kernel()
 def _sq_norms_serial(x, out):  # pragma: no cover - compiled
     for i in range(x.shape[0]):
         out[i] = _sq_norm(x, i)
@@ -102,7 +87,7 @@ def _refine_row(x, cpts, dots, sq, csq, s2, tol, abs_tol, start, mind, nearest, 
     nearest[i] = arg
 
 
-@kernel(_refine_sigs, parallel=True)
+@kernel(parallel=True)
 def _refine_parallel(x, cpts, dots, sq, csq, s2, tol, abs_tol, start, mind, nearest):  # pragma: no cover
     m = dots.shape[0]
     for q in prange((m + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK):
@@ -111,11 +96,22 @@ def _refine_parallel(x, cpts, dots, sq, csq, s2, tol, abs_tol, start, mind, near
             _refine_row(x, cpts, dots, sq, csq, s2, tol, abs_tol, start, mind, nearest, i, acc)
 
 
-@kernel(_refine_sigs)
+@kernel()
 def _refine_serial(x, cpts, dots, sq, csq, s2, tol, abs_tol, start, mind, nearest):  # pragma: no cover
     acc = np.empty(LANES)
     for i in range(dots.shape[0]):
         _refine_row(x, cpts, dots, sq, csq, s2, tol, abs_tol, start, mind, nearest, i, acc)
+
+
+_controller: ThreadpoolController | None = None
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """Cap BLAS at one thread (threadpoolctl; the controller is built once, at first use)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def _scale(max_sq_norm: float) -> float:
@@ -152,7 +148,7 @@ def screened_nearest(x: np.ndarray, cpts: np.ndarray, sq: np.ndarray | None = No
     step = max(1, _GEMM_BYTES // (4 * m))
     refine = _refine_parallel if m * dim >= _PARALLEL_MIN else _refine_serial
     small = n * m * dim < _SERIAL_GEMM_MACS  # BLAS thread hand-offs cost more than they save
-    with limit_blas_threads(1) if small else contextlib.nullcontext():
+    with _one_blas_thread() if small else contextlib.nullcontext():
         for start in range(0, n, step):
             stop = min(n, start + step)
             block = x[start:stop]

@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_policy import NUMBA_ENABLED, kernel, prange, types
+from . import _numba_policy as _policy
+from ._numba_policy import kernel, prange
 
 __all__ = ["as_points", "as_pair", "as_centers_mask"]
 
 _FINITE_BLOCK = 256
+_SCAN_WEIGHT = 4  # a scan element costs about what a distance term does (NumPy: isfinite, abs)
 
 
 # Squared distances of rows whose entries exceed this could overflow float64.
 MAX_ABS = 1e150
 
 
-def _finite_sigs() -> list:
-    t = types()
-    return [t.UniTuple(t.int64, 2)(t.Array(dt, 2, "C", readonly=True)) for dt in (t.float32, t.float64)]
-
-
-@kernel(_finite_sigs, parallel=True)
+@kernel(parallel=True)
 def _scan_numba(x):  # pragma: no cover - compiled
     n = x.shape[0]
     d = x.shape[1]
@@ -50,7 +47,7 @@ def _scan_numba(x):  # pragma: no cover - compiled
 
 def _scan(x: np.ndarray) -> tuple[bool, bool]:
     """(has NaN/inf, has |value| > MAX_ABS) without an n x D boolean temporary."""
-    if NUMBA_ENABLED:
+    if _policy.use_kernels(x.size * _SCAN_WEIGHT):
         n_bad, n_big = _scan_numba(x)
         return n_bad > 0, n_big > 0
     step = max(1, (1 << 22) // max(1, x.shape[1]))

@@ -1,4 +1,4 @@
-"""Greedy K-Center kernels against the naive reference, for every method."""
+"""Greedy K-Center kernels against the naive reference, for every method (with and without the JIT)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 
 from dami_np import kernels as K
-from dami_np.kernels import _kcenter as KC
+from dami_np.kernels import _kcenter_screened as KS
 
-from test_kernels_reference import ref_kcenter, ref_pairwise
+from test_kernels_reference import JIT, kernel_paths, needs_jit, ref_kcenter, ref_pairwise  # noqa: F401
+
+# With NUMBA_DISABLE_JIT=1 the kernel bodies run as Python: NumPy scalars then warn where the
+# compiled code silently wraps (the row hash) or makes NaN on purpose (the finite scan).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered in scalar:RuntimeWarning"
+)
 
 METHODS = K.METHODS
 
@@ -58,8 +64,9 @@ def test_gaussian_with_centers(dtype, d):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_clustered_many_blobs(dtype):
-    x = _blobs(600, 20, 40, dtype)
-    _check_all_methods(x, 60, np.arange(0, 600, 37))
+    n = 600 if JIT else 200
+    x = _blobs(n, 20, 40, dtype)
+    _check_all_methods(x, 60, np.arange(0, n, 37))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -163,9 +170,10 @@ def test_float32_and_float64_same_picks_on_exact_data():
     np.testing.assert_array_equal(p32, p64)
 
 
+@needs_jit
 @pytest.mark.skipif(not K.NUMBA_ENABLED, reason="thread count only matters with Numba")
 def test_same_picks_with_one_and_two_threads(monkeypatch):
-    monkeypatch.setattr(KC, "_SERIAL_ELEMS", 0)  # force the parallel pass even on small data
+    _force_parallel(monkeypatch, True)  # the parallel passes even on small data
     x = _blobs(3000, 16, 30, np.float32)
     dup = np.vstack([x, x[:500]])  # duplicates too
     before = K.get_num_threads()
@@ -182,12 +190,21 @@ def test_same_picks_with_one_and_two_threads(monkeypatch):
         K.set_num_threads(before)
 
 
+def _force_parallel(monkeypatch, parallel: bool) -> None:
+    from dami_np.kernels import _dedupe, _screen, _validate  # noqa: F401
+
+    for mod, names in ((KS, ("_PARALLEL_MIN", "_PASS_PARALLEL_MIN")), (_screen, ("_PARALLEL_MIN", "_SERIAL_ELEMS"))):
+        for name in names:
+            monkeypatch.setattr(mod, name, 0 if parallel else 1 << 62)
+
+
 @pytest.mark.skipif(not K.NUMBA_ENABLED, reason="serial/parallel passes are Numba paths")
-@pytest.mark.parametrize("serial_elems", [0, 1 << 40])
-def test_parallel_and_serial_passes_agree_with_reference(monkeypatch, serial_elems):
-    monkeypatch.setattr(KC, "_SERIAL_ELEMS", serial_elems)
-    x = np.vstack([_blobs(1500, 10, 25, np.float64), _dupes(500, 10, 20, np.float64)])
-    _check_all_methods(x, 40, np.arange(0, 2000, 97))
+@pytest.mark.parametrize("parallel", [True, False])
+def test_parallel_and_serial_passes_agree_with_reference(monkeypatch, parallel):
+    _force_parallel(monkeypatch, parallel)
+    scale = 1 if JIT else 4
+    x = np.vstack([_blobs(1500 // scale, 10, 25, np.float64), _dupes(500 // scale, 10, 20, np.float64)])
+    _check_all_methods(x, 40, np.arange(0, 2000 // scale, 97))
 
 
 def _max_threads() -> int:
@@ -212,10 +229,17 @@ def test_rejects_bad_points(bad, match):
         K.kcenter_greedy(bad, 1)
 
 
+def test_methods_screened_alias_and_removed_names():
+    assert K.METHODS == ("auto", "numpy")
+    x = _blobs(300, 6, 12, np.float32)
+    np.testing.assert_array_equal(K.kcenter_greedy(x, 20, [4], method="screened"), K.kcenter_greedy(x, 20, [4]))
+    for gone in ("plain", "pruned", "fast", "AUTO", None, 1):
+        with pytest.raises(ValueError, match=r"method must be one of \('auto', 'numpy'\).*got"):
+            K.kcenter_greedy(x, 1, method=gone)
+
+
 def test_rejects_bad_arguments():
     x = _gauss(10, 2, np.float64)
-    with pytest.raises(ValueError, match="method"):
-        K.kcenter_greedy(x, 1, method="fast")
     for k in (-1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="k must be"):
             K.kcenter_greedy(x, k)
@@ -231,30 +255,11 @@ def test_rejects_bad_arguments():
     assert K.kcenter_greedy(x, np.int64(2)).shape == (2,)
 
 
-@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="pruning is a Numba path")
-@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="pruning is a Numba path")
-def test_pruning_really_skips_on_clustered_data(monkeypatch):
-    """The equality tests above only mean something if the pruned branch actually runs."""
-    computed: list[int] = []
-
-    def spy(fn):
-        def wrapped(*args):
-            computed.append(fn(*args))
-            return computed[-1]
-        return wrapped
-
-    monkeypatch.setattr(KC, "update_pass", spy(KC.update_pass))
-    monkeypatch.setattr(KC, "update_pass_serial", spy(KC.update_pass_serial))
-    x = _blobs(4000, 8, 20, np.float32)
-    K.kcenter_greedy(x, 100, np.arange(0, 4000, 200), method="pruned")
-    assert len(computed) > 100 and np.mean(computed[-50:]) < 0.5 * 4000
-
-
+@needs_jit
 @pytest.mark.skipif(not K.NUMBA_ENABLED, reason="the screened method is a Numba path")
 def test_screened_method_screens_centers_and_keeps_a_small_active_set(monkeypatch):
-    """Many initial centers go through one screen (no pass per center), and each pick
-    updates only an active set much smaller than the pool."""
-    from dami_np.kernels import _kcenter_screened as KS
+    """Many initial centers go through one screen (no pass per center), each pick updates
+    only an active set much smaller than the pool, and pruning skips most of it."""
 
     screens: list[int] = []
     updated: list[int] = []
@@ -264,10 +269,13 @@ def test_screened_method_screens_centers_and_keeps_a_small_active_set(monkeypatc
         screens.append(cpts.shape[0])
         return orig_screen(x, cpts, sq)
 
+    computed: list[int] = []
+
     def update_spy(fn):
         def wrapped(x, rows, *rest):
             updated.append(rows.shape[0])
-            return fn(x, rows, *rest)
+            computed.append(fn(x, rows, *rest))  # the kernel returns the distances it computed
+            return computed[-1]
         return wrapped
 
     monkeypatch.setattr(KS, "screened_nearest", screen_spy)
@@ -275,12 +283,13 @@ def test_screened_method_screens_centers_and_keeps_a_small_active_set(monkeypatc
     monkeypatch.setattr(KS, "_add_center_parallel", update_spy(KS._add_center_parallel))
     x = _blobs(60_000, 8, 50, np.float32)
     centers = np.arange(0, 60_000, 60)  # 1,000 initial centers
-    p, r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="screened")
-    ref_p, ref_r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="plain")
+    p, r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="auto")
+    ref_p, ref_r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="numpy")
     np.testing.assert_array_equal(p, ref_p)
     np.testing.assert_array_equal(r, ref_r)
     assert screens[0] == KS._SCREEN_FIRST and sum(screens) >= 1000  # the rest applied to active rows only
     assert len(updated) == 49 and max(updated) <= 60_000 // 4
+    assert sum(computed) < 0.5 * sum(updated)  # the triangle-inequality test really skips rows
 
 
 @pytest.mark.skipif(not K.NUMBA_ENABLED, reason="grouping kernel is a Numba path")
@@ -325,8 +334,8 @@ def test_hash_collisions_never_merge_different_rows():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("small_active_sets", [False, True])
 def test_screened_equals_reference_with_small_active_sets(n, dim, n_centers, k, distinct, dtype, small_active_sets, monkeypatch):
-    from dami_np.kernels import _kcenter_screened as KS
-
+    if not JIT and n > 1000:
+        n, n_centers, k = n // 6, n_centers // 6, k // 6  # kernel bodies as Python: smaller
     if small_active_sets:  # force many re-selections of the active set and a strided first screen
         monkeypatch.setattr(KS, "_ACTIVE_MIN", 4)
         monkeypatch.setattr(KS, "_ACTIVE_PER_PICK", 0)
@@ -339,7 +348,7 @@ def test_screened_equals_reference_with_small_active_sets(n, dim, n_centers, k, 
         points = points[rng.integers(0, distinct, size=n)].round(1)
     points = points.astype(dtype)
     centers = rng.choice(n, n_centers, replace=False)
-    picks, radii = K.kcenter_greedy(points, k, centers, return_radii=True, method="screened")
+    picks, radii = K.kcenter_greedy(points, k, centers, return_radii=True, method="auto")
     ref_p, ref_r = ref_kcenter(points, k, centers)
     np.testing.assert_array_equal(picks, ref_p)
     np.testing.assert_array_equal(radii, ref_r)

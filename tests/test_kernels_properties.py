@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dami_np import kernels as K
 
-from test_kernels_reference import ref_kcenter, ref_pairwise
+from test_kernels_reference import kernel_paths, ref_kcenter, ref_pairwise  # noqa: F401
+
+# With NUMBA_DISABLE_JIT=1 the kernel bodies run as Python: NumPy scalars then warn where the
+# compiled code silently wraps (the row hash) or makes NaN on purpose (the finite scan).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered in scalar:RuntimeWarning"
+)
 
 _SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

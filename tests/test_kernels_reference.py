@@ -5,13 +5,29 @@
 summed in order) with plain loops, independently of the library's code.
 ``ref_kcenter`` is the textbook greedy K-Center: at every step it recomputes every row's
 distance to every center and takes the first row with the largest one.
+
+Also here, for every kernel test file: ``JIT`` (False under ``NUMBA_DISABLE_JIT=1`` or
+without Numba), ``needs_jit`` (skips inputs too large for kernel bodies run as Python) and
+the autouse-when-imported fixture ``kernel_paths`` that sends even small inputs through the
+Numba kernels (by default small problems take the NumPy passes, see ``use_kernels``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+from dami_np.kernels import _numba_policy as P
 
 LANES = 32
+JIT = P.JIT_ENABLED
+needs_jit = pytest.mark.skipif(not JIT, reason="large input: too slow with NUMBA_DISABLE_JIT=1 (covered with the JIT)")
+
+
+@pytest.fixture(autouse=True)
+def kernel_paths(monkeypatch):
+    """Every call of the importing test module runs the kernels, however small the input."""
+    monkeypatch.setattr(P, "SMALL_WORK", 0)
 
 
 def ref_sq_dists(x: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -34,13 +50,15 @@ def ref_pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     n, d = a.shape
-    lanes = np.zeros((n, b.shape[0], LANES))
-    for j in range(d):
-        t = a[:, None, j] - b[None, :, j]
-        lanes[:, :, j % LANES] += t * t
     s = np.zeros((n, b.shape[0]))
-    for lane in range(LANES):
-        s += lanes[:, :, lane]
+    step = max(1, (1 << 24) // max(1, b.shape[0] * LANES))  # rows per block: bounded memory
+    for i in range(0, n, step):
+        lanes = np.zeros((min(step, n - i), b.shape[0], LANES))
+        for j in range(d):
+            t = a[i : i + step, None, j] - b[None, :, j]
+            lanes[:, :, j % LANES] += t * t
+        for lane in range(LANES):
+            s[i : i + step] += lanes[:, :, lane]
     return s
 
 
