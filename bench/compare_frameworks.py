@@ -249,7 +249,7 @@ def _repr_stage(cfg: Config, impl: str, X: np.ndarray) -> _Stage:
 
             with torch.no_grad():
                 logits = model(torch.from_numpy(X[:4096])).numpy()
-            extra["logit_err"] = float(np.max(np.abs(logits - clf.decision_function(X[:4096]))))
+            extra["logit_err"] = float(np.max(np.abs(logits - clf.logits(X[:4096]))))
         return extra
 
     return lambda: fn(X[:256]), lambda: fn(X), after

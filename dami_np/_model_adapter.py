@@ -101,7 +101,12 @@ def check_relu_mlp(model: Any, needs: str) -> None:
 
 
 def relu_mlp_view(model: Any, *, needs: str) -> Any:
-    """The ReLU-MLP view of a fitted ``model`` (see the module docstring); ``needs`` is the strategy's name."""
+    """The ReLU-MLP view of a fitted ``model`` (see the module docstring); ``needs`` is the strategy's name.
+
+    A view is returned as it is, so calling this twice is harmless.
+    """
+    if isinstance(model, (_SklearnReluMLP, _PipelineView)):
+        return model
     check_relu_mlp(model, needs)
     pre, final = split_pipeline(model)
     if not hasattr(final, "coefs_"):

@@ -54,6 +54,7 @@ def test_sklearn_relu_mlp_view_is_exact(k, hidden):
     X, y = _data(k)
     sk = _fit_sk(X, y, hidden)
     view = relu_mlp_view(sk, needs="dami")
+    assert relu_mlp_view(view, needs="badge") is view  # idempotent
     assert view.n_features_in_ == 4 and list(view.classes_) == list(sk.classes_)
     assert np.dtype(view.dtype) == np.float64
     logits = view.logits(X)
