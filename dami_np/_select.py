@@ -123,6 +123,7 @@ def _run_round(
     rng = np.random.default_rng(random_state)
     if _base.needs_model(func) and not context.has_model:
         func, name, options = cold_start, "cold_start", {}
+    context.strategy_name = name
     selection = _check_result(as_selection(func(context, budget, rng, **options)), context, budget, name)
     return context, selection, name
 
@@ -199,8 +200,9 @@ def _report(context: QueryContext, selection: Selection, strategy_name: str) -> 
     distances = selection.distances
     cold = not context.has_model
     model = None if cold else context.model
-    if distances is None and model is not None and _has_local_linear(model):
-        distances, space = _report_space_distances(context, positions), REPORT_SPACE
+    network = None if model is None else _network(model)
+    if distances is None and network is not None:
+        distances, space = _report_space_distances(context, network, positions), REPORT_SPACE
     table["distance"] = np.full(k, np.nan) if distances is None else distances
     if model is None:
         table["predicted"] = pd.Series([None] * k, dtype=object)
@@ -215,7 +217,7 @@ def _report(context: QueryContext, selection: Selection, strategy_name: str) -> 
         best = np.argmax(proba, axis=1)
         table["predicted"] = _labels(context, model)[best]
         table["probability"] = proba[np.arange(k), best]
-        table["explanation"] = _explanations(context, model, rows, best) if _has_local_linear(model) else ""
+        table["explanation"] = _explanations(context, network, rows, best) if network is not None else ""
     table["score"] = np.full(k, np.nan) if selection.scores is None else selection.scores
     table.attrs.update(
         strategy=strategy_name, distance_space=space, score_name=selection.score_name, cold_start=cold
@@ -223,33 +225,40 @@ def _report(context: QueryContext, selection: Selection, strategy_name: str) -> 
     return table
 
 
-def _has_local_linear(model: Any) -> bool:
-    return callable(getattr(model, "local_linear", None)) and hasattr(model, "coefs_")
+def _network(model: Any) -> Any:
+    """The model's ReLU-MLP view (local linear maps), or None for a model without one."""
+    from ._model_adapter import check_relu_mlp, relu_mlp_view
+
+    try:
+        check_relu_mlp(model, "select")
+    except ValueError:
+        return None
+    return relu_mlp_view(model, needs="select")
 
 
 def _labels(context: QueryContext, model: Any) -> np.ndarray:
-    """The user's labels of the model's classes (a default model is fit on label codes)."""
+    """The user's labels of the model's classes (a model fit here is fit on label codes)."""
     classes = np.asarray(model.classes_)
-    if context.model_given_fitted:
+    if not context.fitted_on_codes:
         return classes
     return np.asarray(context.classes, dtype=object)[classes.astype(np.int64)]
 
 
-def _report_space_distances(context: QueryContext, positions: np.ndarray) -> np.ndarray:
+def _report_space_distances(context: QueryContext, network: Any, positions: np.ndarray) -> np.ndarray:
     """Pick-time distances in the report space, for strategies that have no distance of their own."""
     from .strategies._kcenter import pick_time_distances
     from .strategies._representations import DamiRepresentation
 
-    rep = DamiRepresentation(context.model, context.X, bias=True)
+    rep = DamiRepresentation(network, context.X, bias=True)
     labeled = context.labeled_indices
     points = rep.points_stable(np.concatenate([labeled, positions]))
     return pick_time_distances(points[: labeled.size], points[labeled.size :])
 
 
-def _explanations(context: QueryContext, model: Any, rows: np.ndarray, best: np.ndarray) -> list[str]:
+def _explanations(context: QueryContext, network: Any, rows: np.ndarray, best: np.ndarray) -> list[str]:
     from ._explain import eligible_features, top_features
 
-    W, _ = model.local_linear(rows)
+    W, _ = network.local_linear(rows)
     weights = np.asarray(W, dtype=np.float64)[np.arange(rows.shape[0]), best, :]
     names = context.feature_names
     sources = context.preprocessor.source_columns_ if context.preprocessor is not None else names

@@ -12,18 +12,15 @@ from dami_np.strategies import available
 LINE = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [6.0, 0.0], [10.0, 0.0], [10.5, 0.0], [3.0, 0.0]])
 
 
-class HiddenModel:
-    """Fitted fake MLP whose last hidden layer is the *second* input column only."""
+def HiddenModel():
+    """A fitted MLP set by hand: one hidden unit, relu(x[1]), so its hidden layer is the second column."""
+    from dami_np import MLPClassifier
 
-    classes_ = np.array([0, 1])
-    n_features_in_ = 2
-    coefs_ = [np.zeros((2, 1)), np.zeros((1, 2))]
-
-    def hidden_activations(self, X, layer=-1):
-        return np.asarray(X, dtype=np.float64)[:, 1:]
-
-    def predict_proba(self, X):
-        return np.full((len(X), 2), 0.5)
+    model = MLPClassifier(hidden_layer_sizes=(1,), max_iter=1, dtype="float64", random_state=0)
+    model.fit(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1]))
+    model.coefs_ = [np.array([[0.0], [1.0]]), np.array([[1.0, -1.0]])]
+    model.intercepts_ = [np.zeros(1), np.zeros(2)]
+    return model
 
 
 def test_kcenter_input_by_hand():

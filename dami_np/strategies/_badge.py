@@ -32,7 +32,7 @@ def gradient_factors(context: QueryContext) -> tuple[np.ndarray, np.ndarray]:
     proba = unlabeled_proba(context)
     u = proba.copy()
     u[np.arange(u.shape[0]), np.argmax(proba, axis=1)] -= 1.0
-    h = last_layer_inputs(context.model, context.X[context.candidates])
+    h = last_layer_inputs(context.model, context.X[context.candidates], needs="badge")
     return u, h
 
 

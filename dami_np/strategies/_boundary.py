@@ -19,6 +19,8 @@ large value into plain DAMI.  (Named so that it cannot be confused with ``select
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._base import register
@@ -33,12 +35,15 @@ DEFAULT_CANDIDATE_MULTIPLE = 5
 _CHUNK_ROWS = 4096
 
 
-def boundary_distances(model, X: np.ndarray, *, chunk_rows: int = _CHUNK_ROWS) -> np.ndarray:  # noqa: ANN001
+def boundary_distances(model: Any, X: np.ndarray, *, chunk_rows: int = _CHUNK_ROWS, needs: str = "boundary") -> np.ndarray:
     """float64 (n,): each row's distance to its local top-two decision boundary.
 
     A row whose top-two local weight rows are identical (a flat region, e.g. all ReLUs off)
     has no boundary in its region: ``inf``, or 0 where its two top logits tie exactly.
     """
+    from .._model_adapter import relu_mlp_view
+
+    model = relu_mlp_view(model, needs=needs)
     n = X.shape[0]
     out = np.empty(n, dtype=np.float64)
     for start in range(0, n, chunk_rows):
@@ -57,9 +62,11 @@ def boundary_distances(model, X: np.ndarray, *, chunk_rows: int = _CHUNK_ROWS) -
     return out
 
 
-def _candidate_boundary(context: QueryContext) -> np.ndarray:
+def _candidate_boundary(context: QueryContext, needs: str) -> np.ndarray:
     if "boundary_distances" not in context.cache:
-        context.cache["boundary_distances"] = boundary_distances(context.model, context.X[context.candidates])
+        context.cache["boundary_distances"] = boundary_distances(
+            context.model, context.X[context.candidates], needs=needs
+        )
     return context.cache["boundary_distances"]
 
 
@@ -77,13 +84,16 @@ def _check_multiple(candidate_multiple: float) -> float:
 
 
 def _filter_then_dami(
-    context: QueryContext, key: np.ndarray, budget: int, candidate_multiple: float, bias: bool, score_name: str
+    context: QueryContext, key: np.ndarray, budget: int, candidate_multiple: float, bias: bool, score_name: str,
+    needs: str,
 ) -> Selection:
     multiple = _check_multiple(candidate_multiple)
     count = min(context.candidates.size, max(budget, int(np.ceil(multiple * budget))))
     pool, _ = lowest_first(context, key, count)
     pool = np.sort(pool)
-    chosen = dami_select(context.model, context.X, context.labeled, budget, candidates=pool, bias=_flag(bias, "bias"))
+    chosen = dami_select(
+        context.model, context.X, context.labeled, budget, candidates=pool, bias=_flag(bias, "bias"), needs=needs
+    )
     scores = np.asarray(key, dtype=np.float64)[np.searchsorted(context.candidates, chosen.positions)]
     return Selection(chosen.positions, chosen.distances, chosen.space, scores, score_name)
 
@@ -91,7 +101,7 @@ def _filter_then_dami(
 @register("boundary")
 def boundary(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """Rows closest to their local top-two decision boundary (in preprocessed input units)."""
-    rows, dist = lowest_first(context, _candidate_boundary(context), budget)
+    rows, dist = lowest_first(context, _candidate_boundary(context, "boundary"), budget)
     return Selection(rows, scores=dist, score_name="boundary_distance")
 
 
@@ -101,7 +111,9 @@ def dami_margin(
     candidate_multiple: float = DEFAULT_CANDIDATE_MULTIPLE, bias: bool = True,
 ) -> Selection:
     """The ``candidate_multiple * budget`` lowest-margin rows, spread by DAMI's K-Center."""
-    return _filter_then_dami(context, margins(unlabeled_proba(context)), budget, candidate_multiple, bias, "margin")
+    return _filter_then_dami(
+        context, margins(unlabeled_proba(context)), budget, candidate_multiple, bias, "margin", "dami_margin"
+    )
 
 
 @register("dami_boundary")
@@ -111,5 +123,6 @@ def dami_boundary(
 ) -> Selection:
     """The ``candidate_multiple * budget`` rows closest to their local boundary, spread by DAMI's K-Center."""
     return _filter_then_dami(
-        context, _candidate_boundary(context), budget, candidate_multiple, bias, "boundary_distance"
+        context, _candidate_boundary(context, "dami_boundary"), budget, candidate_multiple, bias, "boundary_distance",
+        "dami_boundary",
     )

@@ -56,6 +56,7 @@ class QueryContext:
         candidates: np.ndarray | None = None,
         preprocessor: Any = None,
         feature_names: list[str] | None = None,
+        fitted_on_codes: bool = False,
     ) -> None:
         self.X = X
         self.labeled = np.asarray(labeled, dtype=bool)
@@ -66,6 +67,8 @@ class QueryContext:
         self._template = None if is_fitted(model) else model
         self._model_seed = model_seed
         self.model_given_fitted = is_fitted(model)
+        self.fitted_on_codes = fitted_on_codes or not self.model_given_fitted
+        self.strategy_name = "query"
         self.candidates = (
             np.flatnonzero(~self.labeled) if candidates is None else np.asarray(candidates, dtype=np.int64)
         )
@@ -148,6 +151,11 @@ def make_context(
     if not (~labeled).any():
         raise ValueError("y has no unlabeled rows (missing values mark unlabeled rows); nothing to query")
     pool = _check_candidates(candidates, labeled)
+    from .._model_adapter import split_pipeline
+
+    steps, final = split_pipeline(model)
+    if steps is not None:
+        return _pipeline_context(X, model, labeled, codes, classes, pool, random_state)
     fitted = is_fitted(model)
     if preprocess is None:
         preprocess = not fitted
@@ -172,6 +180,38 @@ def make_context(
         matrix, labeled, codes, classes, model=model, model_seed=model_seed(random_state),
         candidates=pool, preprocessor=preprocessor, feature_names=names,
     )
+
+
+def _pipeline_context(
+    X: Any, pipeline: Any, labeled: np.ndarray, codes: np.ndarray, classes: np.ndarray,
+    pool: np.ndarray | None, random_state: Any,
+) -> QueryContext:
+    """A scikit-learn Pipeline as the model: its own steps preprocess ``X``; strategies see the
+    transformed matrix and the last step.  An unfitted pipeline is copied and fit on the labeled
+    rows (labels as codes); with fewer than two labeled classes the cold-start rule runs on
+    ``TabularPreprocessor`` output instead."""
+    fitted = is_fitted(pipeline)
+    if not fitted:
+        if len(np.unique(codes[labeled])) < 2:
+            return make_context(X, pd.Series(np.where(labeled, codes, -1)).where(labeled, None),
+                                random_state=random_state, candidates=pool)
+        pipeline = copy.deepcopy(pipeline)
+        rows = np.flatnonzero(labeled)
+        pipeline.fit(X.iloc[rows] if isinstance(X, pd.DataFrame) else np.asarray(X)[rows], codes[rows])
+    steps, final = pipeline[:-1], pipeline.steps[-1][1]
+    try:
+        matrix = np.asarray(steps.transform(X), dtype=np.float64)
+    except TypeError as exc:  # e.g. a sparse result
+        raise ValueError(f"the pipeline's steps before its last must give a dense numeric matrix: {exc}") from None
+    try:
+        names = [str(n) for n in steps.get_feature_names_out()]
+    except Exception:  # noqa: BLE001 - not every transformer names its outputs
+        names = None
+    context = QueryContext(
+        matrix, labeled, codes, classes, model=final, model_seed=model_seed(random_state),
+        candidates=pool, feature_names=names, fitted_on_codes=not fitted,
+    )
+    return context
 
 
 def _check_candidates(candidates: Any, labeled: np.ndarray) -> np.ndarray | None:

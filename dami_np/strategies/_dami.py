@@ -88,6 +88,7 @@ def dami_select(
     method: str = "auto",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     timings: dict[str, float] | None = None,
+    needs: str = "dami",
 ) -> Selection:
     """``budget`` DAMI picks among ``candidates`` (default: all unlabeled rows), with their radii.
 
@@ -113,7 +114,7 @@ def dami_select(
     space = representation_space(bias, rows, normalize)
 
     with clock("representations"):
-        rep = DamiRepresentation(model, X, bias=bias, rows=rows, normalize=normalize, method=method)
+        rep = DamiRepresentation(model, X, bias=bias, rows=rows, normalize=normalize, method=method, needs=needs)
         X_rows = None if considered.size == X.shape[0] else considered
         groups = rep.groups(X_rows) if dedup else None
 

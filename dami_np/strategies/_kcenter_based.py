@@ -40,5 +40,7 @@ def kcenter_input(context: QueryContext, budget: int, rng: np.random.Generator) 
 def coreset(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """K-Center on the last hidden layer's activations (the inputs for a model without hidden layers)."""
     rows = context.considered
-    features = last_layer_inputs(context.model, context.X[rows] if rows.size != context.n_rows else context.X)
+    features = last_layer_inputs(
+        context.model, context.X[rows] if rows.size != context.n_rows else context.X, needs="coreset"
+    )
     return kcenter_over(context, features, budget, "last hidden layer activations")

@@ -55,10 +55,13 @@ def model_logits(model: Any, X: np.ndarray) -> np.ndarray:
     return np.column_stack([np.zeros_like(scores), scores]) if scores.ndim == 1 else scores
 
 
-def last_layer_inputs(model: Any, X: np.ndarray) -> np.ndarray:
+def last_layer_inputs(model: Any, X: np.ndarray, *, needs: str) -> np.ndarray:
     """float64 inputs of the model's last layer: the last hidden activations, or ``X`` itself
-    for a model without hidden layers (softmax regression)."""
-    if len(getattr(model, "coefs_", [None, None])) < 2:
+    for a model without hidden layers (softmax regression).  ``needs``: the strategy's name (errors)."""
+    from .._model_adapter import relu_mlp_view
+
+    model = relu_mlp_view(model, needs=needs)
+    if len(model.coefs_) < 2:
         return np.asarray(X, dtype=np.float64)
     return np.asarray(model.hidden_activations(X, layer=-1), dtype=np.float64)
 
@@ -81,7 +84,11 @@ class DamiRepresentation:
         rows: str = "all",
         normalize: bool = False,
         method: str = "auto",
+        needs: str = "dami",
     ) -> None:
+        from .._model_adapter import relu_mlp_view
+
+        model = relu_mlp_view(model, needs=needs)
         if rows not in ROWS:
             raise ValueError(f"rows must be one of {ROWS}, got {rows!r}")
         if method not in METHODS:

@@ -19,11 +19,9 @@ __all__ = ["least_confidence", "margin", "entropy", "unlabeled_proba", "margins"
 def unlabeled_proba(context: QueryContext) -> np.ndarray:
     """(n_candidates, C) float64 class probabilities of the candidate rows (cached per round)."""
     if "unlabeled_proba" not in context.cache:
-        model = context.model
-        if not callable(getattr(model, "predict_proba", None)):
-            raise ValueError(
-                f"this strategy needs a classifier with predict_proba; got {type(model).__name__}"
-            )
+        from .._model_adapter import proba_model_check
+
+        model = proba_model_check(context.model, context.strategy_name)
         proba = model.predict_proba(context.X[context.candidates])
         context.cache["unlabeled_proba"] = np.asarray(proba, dtype=np.float64)
     return context.cache["unlabeled_proba"]
