@@ -283,6 +283,9 @@ def _check_not_continuous(arr: np.ndarray, name: str) -> None:
         values = arr[floats].astype(np.float64)
     else:
         return
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        raise ValueError(f"{name} contains infinity ({float(values[infinite[0]])!r}); labels must be classes")
     bad = np.flatnonzero(values != np.round(values))
     if bad.size:
         value = values[bad[0]]

@@ -132,6 +132,10 @@ def test_check_labels():
         check_labels(np.array([1.0, 0.5, 2.0]), 3)
     with pytest.raises(ValueError, match=r"Unknown label type: continuous.*\(e.g. 2.25\)"):
         check_labels(np.array(["a", 2.25], dtype=object), 2)
+    with pytest.raises(ValueError, match=r"y contains infinity \(inf\)"):
+        check_labels(np.array([1.0, np.inf, 2.0]), 3)
+    with pytest.raises(ValueError, match=r"y contains infinity \(-inf\)"):
+        check_labels(np.array(["a", -np.inf], dtype=object), 2)
     np.testing.assert_array_equal(check_labels(np.array([1.0, 0.0, 2.0]), 3), [1, 0, 2])  # integer-valued: classes
     np.testing.assert_array_equal(check_labels(np.array([0.5, 1.5]), 2, allow_continuous=True), [0.5, 1.5])
     with pytest.raises(ValueError, match="missing value.*row 1"):
