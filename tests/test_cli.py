@@ -77,7 +77,7 @@ def test_select_writes_report_of_unlabeled_rows_deterministically(table: Path, t
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
     report = pd.read_csv(io.StringIO(first.stdout))
-    assert list(report.columns) == ["row", "key", "pick", "distance", "predicted", "probability", "explanation"]
+    assert list(report.columns) == ["row", "key", "pick", "distance", "predicted", "probability", "explanation", "score"]
     assert len(report) == 7 and report["row"].is_unique
     assert (report["row"] >= 40).all(), "picked a labeled row"
     assert list(report["pick"]) == list(range(1, 8))

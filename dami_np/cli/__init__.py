@@ -1,32 +1,43 @@
 """The ``dami`` command: ``select``, ``simulate``, ``demo``, ``datasets``.
 
-Every input problem ends in one line on stderr (``dami: error: ...``) and exit code 2;
-no traceback unless ``DAMI_DEBUG=1`` is set.
+Every input problem ends in one line on stderr (``dami: error: ...``) and exit code 2 (usage
+errors too); no traceback unless ``DAMI_DEBUG=1`` is set. Warnings are one line each
+(``dami: warning: ...``), notes too (``dami: note: ...``, hidden by ``-q``). Ctrl-C, SIGTERM
+and SIGHUP stop the command without leaving a temporary file (exit 130, 143, 129); a broken
+pipe on standard output exits 141.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from typing import Sequence
+import warnings
+from typing import Any, NoReturn, Sequence
 
 from .. import __version__
+from .._defaults import DEFAULT_STRATEGY
+from ._console import NORMAL, QUIET, VERBOSE, discard, hold, release, set_verbosity, warn
 from ._errors import CliError
 
-# The strategy that saved the most labels on the bundled datasets (bench/label_efficiency.py):
-# BADGE beat margin on 9 of 11 datasets and random on all 11; the paper's `dami` trailed both.
-DEFAULT_SELECT_STRATEGY = "badge"
+# One default for `dami select`, `dami_np.select` and `dami_np.query` (issue 15 picks its value).
+DEFAULT_SELECT_STRATEGY = DEFAULT_STRATEGY
 
 _EXAMPLES = {
     "select": """examples:
   dami select table.csv --label class --budget 20
   dami select table.csv --label class --budget 20 --id customer_id --out picks.csv
   dami select table.parquet --label y --budget 50 --features age,income,city --seed 7
+  dami select export.csv --label y --budget 10 --sep ';' --exclude comment,created_at
+  cat table.csv | dami select - --label y --budget 5 --format json
+
+column names with commas: --features 'age,"income, net"' (CSV quoting), or repeat --features.
 """,
     "simulate": """examples:
   dami simulate segment --label class --out runs/segment
   dami simulate table.csv --label class --strategies random,margin,dami --seeds 5 --out runs/mine
+  dami simulate table.csv --label class --id customer_id --exclude notes --out runs/mine
 """,
     "demo": """examples:
   dami demo
@@ -38,21 +49,57 @@ _EXAMPLES = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (``dami: error: ...``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"dami: error: {' '.join(message.split())} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dami`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dami",
         description="Active learning for tabular data: which rows should be labeled next?",
         epilog="Run 'dami COMMAND --help' for the options and examples of a command.",
     )
     parser.add_argument("--version", action="version", version=f"dami-np {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     _add_select(commands)
     _add_simulate(commands)
     _add_demo(commands)
     _add_datasets(commands)
     return parser
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_const", dest="verbosity", const=QUIET, default=NORMAL,
+                       help="print errors and warnings only")
+    group.add_argument("-v", "--verbose", action="store_const", dest="verbosity", const=VERBOSE,
+                       help="say more (e.g. while kernels compile)")
+    return common
+
+
+def _input_options(sub: argparse.ArgumentParser, *, id_help: str) -> None:
+    group = sub.add_argument_group("reading the table")
+    group.add_argument("--id", metavar="COLUMN", help=id_help)
+    group.add_argument("--features", metavar="COL,...", action="append",
+                       help="feature columns (default: all but label and id); repeatable")
+    group.add_argument("--exclude", metavar="COL,...", action="append",
+                       help="columns that are not features (free text, dates you do not want...); repeatable")
+    group.add_argument("--sep", metavar="CHAR",
+                       help="CSV separator: a character or tab, semicolon, comma, pipe (default: sniffed from "
+                            "the header; tab for .tsv)")
+    group.add_argument("--decimal", metavar="CHAR", choices=[".", ","],
+                       help="decimal mark of numbers in a CSV (default: ',' when the separator is ';', else '.')")
+    group.add_argument("--na-values", metavar="TEXT,...", action="append",
+                       help="extra cell texts that mean missing (and unlabeled in the label column), e.g. '?,unknown'; "
+                            "by default only an empty cell is an unlabeled row")
+    group.add_argument("--encoding", metavar="NAME", help="text encoding of a CSV (default: UTF-8)")
 
 
 def _sub(commands: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -62,12 +109,15 @@ def _sub(commands: argparse._SubParsersAction, name: str, help_text: str) -> arg
         description=help_text,
         epilog=_EXAMPLES[name],
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_common()],
     )
 
 
 def _add_select(commands: argparse._SubParsersAction) -> None:
     sub = _sub(commands, "select", "Pick the unlabeled rows of a table to label next.")
-    sub.add_argument("table", help="CSV (optionally .gz) or Parquet file; rows with an empty label are the pool")
+    sub.add_argument("table", metavar="TABLE",
+                     help="CSV (optionally gzip/bz2/xz), Parquet or JSON file, or '-' for standard input; "
+                          "rows with an empty label are the pool")
     sub.add_argument("--label", required=True, metavar="COLUMN", help="the label column")
     sub.add_argument("--budget", required=True, type=int, metavar="N", help="how many rows to pick")
     sub.add_argument(
@@ -77,15 +127,18 @@ def _add_select(commands: argparse._SubParsersAction) -> None:
         "also dami, dami_margin, margin, random, ...)",
     )
     sub.add_argument("--seed", type=int, default=0, help="random seed (default: 0); same seed, same picks")
-    sub.add_argument("--id", metavar="COLUMN", help="an id column to copy into the output (not a feature)")
-    sub.add_argument("--features", metavar="COL,...", help="feature columns (default: all but label and id)")
-    sub.add_argument("--out", metavar="FILE", help="write picks to FILE (.csv or .parquet) instead of stdout")
+    sub.add_argument("--out", metavar="FILE",
+                     help="write picks to FILE (.csv, .tsv, .parquet, .json; .csv.gz/.tsv.gz) instead of stdout")
+    sub.add_argument("--format", choices=["csv", "tsv", "parquet", "json"],
+                     help="output format (default: from --out's name, csv on stdout)")
+    _input_options(sub, id_help="an id column to copy into the output (not a feature)")
     sub.set_defaults(handler=_run_select)
 
 
 def _add_simulate(commands: argparse._SubParsersAction) -> None:
     sub = _sub(commands, "simulate", "Replay active learning on a fully labeled table and compare strategies.")
-    sub.add_argument("table", help="CSV/Parquet file or the name of a bundled dataset (see 'dami datasets')")
+    sub.add_argument("table", metavar="TABLE",
+                     help="CSV/Parquet/JSON file, '-' for standard input, or a bundled dataset (see 'dami datasets')")
     sub.add_argument("--label", default="class", metavar="COLUMN", help="the label column (default: class)")
     sub.add_argument(
         "--strategies", default="random,margin,dami,badge", help="comma-separated (default: random,margin,dami,badge)"
@@ -94,9 +147,11 @@ def _add_simulate(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--batch", type=int, default=20, help="rows labeled per round (default: 20)")
     sub.add_argument("--rounds", type=int, default=10, help="query rounds (default: 10)")
     sub.add_argument("--seeds", type=int, default=5, help="repetitions with different splits (default: 5)")
+    sub.add_argument("--seed", type=int, default=0, help="root random seed (default: 0)")
     sub.add_argument("--test-size", type=float, default=0.3, help="held-out fraction (default: 0.3)")
-    sub.add_argument("--jobs", type=int, default=1, help="seeds run in parallel processes (default: 1)")
+    sub.add_argument("--jobs", type=int, default=1, help="seeds run in parallel processes (default: 1; -1: all cores)")
     sub.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    _input_options(sub, id_help="an id column, left out of the features")
     sub.set_defaults(handler=_run_simulate)
 
 
@@ -124,6 +179,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    from ._table import check_stdout
+
+    check_stdout()
     from ._demo import run_demo
 
     return run_demo(args)
@@ -131,36 +189,174 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_datasets(args: argparse.Namespace) -> int:
     from .. import datasets
+    from ._table import check_stdout, write_stdout
 
-    print(datasets.info().to_string(index=False))
+    check_stdout()
+    write_stdout((datasets.info().to_string(index=False) + "\n").encode("utf-8"))
     return 0
+
+
+_NOTICE_ENV = "DAMI_NP_COMPILE_NOTICE"
+
+
+class _Signal(BaseException):
+    """SIGTERM/SIGHUP, raised in the main thread so that ``finally`` and cleanup run."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def _raise_signal(number: int, frame: Any) -> None:
+    raise _Signal(number)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dami`` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, usage errors
+        return exit_.code if isinstance(exit_.code, int) else 2
+    set_verbosity(args.verbosity)
+    notice_env = os.environ.get(_NOTICE_ENV)
+    _compile_notice(args.verbosity)
+    previous = _install_signal_handlers()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            return _run(args)
+    finally:
+        _restore_signal_handlers(previous)
+        if notice_env is None:
+            os.environ.pop(_NOTICE_ENV, None)
+        else:
+            os.environ[_NOTICE_ENV] = notice_env
+
+
+def _run(args: argparse.Namespace) -> int:
+    hold()
+    try:
+        code = int(args.handler(args))
+        release()
+        _flush_stdout()
+        return code
     except (CliError, ValueError) as error:
+        discard()
         if os.environ.get("DAMI_DEBUG"):
             raise
-        print(f"dami: error: {_one_line(error)}", file=sys.stderr)
+        _error_line(f"dami: error: {_one_line(error)}")
         return 2
-    except KeyboardInterrupt:
-        print("dami: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
-        return 0
-    except Exception as error:  # never a traceback for users; DAMI_DEBUG=1 shows it
+        release()
+        _silence_stdout()
+        return 141
+    except KeyboardInterrupt:
+        release()
+        _error_line("dami: interrupted")
+        return 130
+    except _Signal as caught:
+        release()
+        _error_line(f"dami: stopped by {signal.Signals(caught.number).name}")
+        return 128 + caught.number
+    except OSError as error:  # writing stdout/stderr, or a file the checks could not foresee
+        discard()
         if os.environ.get("DAMI_DEBUG"):
             raise
-        print(
+        where = f" {error.filename}" if getattr(error, "filename", None) else ""
+        _error_line(f"dami: error: cannot read or write{where}: {error.strerror or _one_line(error)}")
+        return 2
+    except Exception as error:  # never a traceback for users; DAMI_DEBUG=1 shows it
+        release()
+        if os.environ.get("DAMI_DEBUG"):
+            raise
+        _error_line(
             f"dami: internal error: {type(error).__name__}: {_one_line(error)} "
-            "(set DAMI_DEBUG=1 for a traceback and please report it)",
-            file=sys.stderr,
+            "(set DAMI_DEBUG=1 for a traceback and please report it)"
         )
         return 1
+
+
+def _flush_stdout() -> None:
+    stream = sys.stdout
+    if stream is None:
+        return
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        _silence_stdout()
+        raise CliError(f"cannot write to standard output: {error.strerror or error}") from None
+    except ValueError:  # closed
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _error_line(text: str) -> None:
+    if sys.stderr is None:
+        return
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _install_signal_handlers() -> dict[int, Any]:
+    previous: dict[int, Any] = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is None:
+            continue
+        try:
+            current = signal.getsignal(number)
+            if current is signal.SIG_IGN:  # nohup: keep ignoring
+                continue
+            previous[number] = signal.signal(number, _raise_signal)
+        except (ValueError, OSError):  # not the main thread
+            pass
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for number, handler in previous.items():
+        try:
+            signal.signal(number, handler)
+        except (ValueError, OSError, TypeError):
+            pass
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Python warnings as one ``dami: warning:`` line, without file paths."""
+    text = str(message)
+    if issubclass(category, RuntimeWarning) and "encountered" in text:
+        text = f"numerical problem ({text}); the result may be affected"
+    warn(text)
+
+
+def _compile_notice(verbosity: int) -> None:
+    """Turn on the kernels' 'compiling kernels (first run only)...' line for a terminal or -v."""
+    try:
+        terminal = sys.stderr is not None and sys.stderr.isatty()
+    except (OSError, ValueError):
+        terminal = False
+    if verbosity <= QUIET or not (terminal or verbosity >= VERBOSE):
+        return
+    os.environ[_NOTICE_ENV] = "1"  # read when the kernels are first imported (lazily, only if needed)
+    kernels = sys.modules.get("dami_np.kernels")
+    if kernels is not None and hasattr(kernels, "set_compile_notice"):
+        kernels.set_compile_notice(True)
 
 
 def _one_line(error: BaseException) -> str:

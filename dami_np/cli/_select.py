@@ -3,40 +3,62 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from . import DEFAULT_SELECT_STRATEGY
+from ._columns import (
+    REPORT_COLUMNS,
+    check_features,
+    check_ids,
+    check_labels,
+    feature_columns,
+    identifier_warnings,
+    label_series,
+    report_id_name,
+    require_column,
+    split_names,
+    unusable_columns_message,
+)
+from ._console import note, release
 from ._errors import CliError
-from ._table import check_output_path, read_table, write_table_atomic
+from ._table import parse_separator, prepare_output, read_table, write_frame
 
 
 def run_select(args: argparse.Namespace) -> int:
-    """Read the table, validate everything cheap first, pick, write the report."""
-    table_path = Path(args.table)
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        check_output_path(out, inputs=(table_path,))
+    """Check the arguments and the output first, read the table, pick, write the report."""
+    if args.budget <= 0:
+        raise CliError(f"--budget must be a positive number of rows, got {args.budget}")
+    check_seed(args.seed)
+    target = prepare_output(args.out, args.format, inputs=(args.table,))
+    na_values = split_names(args.na_values, "--na-values") if args.na_values else []
     text_columns = (args.label,) + ((args.id,) if args.id else ())
-    frame = read_table(table_path, text_columns=text_columns)
+    table = read_table(args.table, text_columns=text_columns, sep=parse_separator(args.sep), na_values=na_values,
+                       encoding=args.encoding, decimal=args.decimal)
     report = pick_from_frame(
-        frame,
+        table.frame,
         label=args.label,
         budget=args.budget,
         strategy=args.strategy,
         seed=args.seed,
         id_column=args.id,
-        features=_split_names(args.features),
-        source=str(table_path),
+        features=args.features,
+        exclude=args.exclude,
+        source=table.source,
+        rows=table.rows,
+        na_values=na_values,
     )
-    if out is None:
-        report.to_csv(sys.stdout, index=False)
-    else:
-        write_table_atomic(report, out)
-        print(f"wrote {len(report)} picks to {out}", file=sys.stderr)
+    write_frame(report, target)
+    if target.path is not None:
+        note(f"wrote {len(report)} picks to {target.shown}")
     return 0
+
+
+def check_seed(seed: int) -> None:
+    if seed < 0 or seed >= 2**32:
+        raise CliError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
 
 
 def pick_from_frame(
@@ -47,21 +69,32 @@ def pick_from_frame(
     strategy: str = DEFAULT_SELECT_STRATEGY,
     seed: int = 0,
     id_column: str | None = None,
-    features: list[str] | None = None,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     source: str = "table",
+    rows: np.ndarray | None = None,
+    na_values: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Validate a labeled/unlabeled table and return the pick report as a DataFrame."""
-    from .._pick_report import select_and_report
+    """Validate a labeled/unlabeled table and return the pick report as a DataFrame.
 
+    ``features``/``exclude`` are option values (comma-separated names, see ``_columns``);
+    ``rows`` the input row number of each frame row (default: its position).
+    """
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
-    _require_column(label, columns, "label", source)
+    rows = np.arange(len(frame), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    require_column(label, columns, "label", source)
     if id_column is not None:
-        _require_column(id_column, columns, "id", source)
+        require_column(id_column, columns, "id", source)
         if id_column == label:
             raise CliError(f"--id and --label both name column {label!r}")
-    feature_columns = _feature_columns(columns, label, id_column, features, source)
-    y = _label_series(frame[label])
+    if isinstance(features, str):
+        features = [features]
+    if isinstance(exclude, str):
+        exclude = [exclude]
+    chosen = feature_columns(columns, label=label, id_column=id_column, features=features, exclude=exclude,
+                             source=source)
+    y = label_series(frame[label], na_values)
     pool = int(y.isna().sum())
     if pool == 0:
         raise CliError(f"{source}: no unlabeled rows: every row of column {label!r} has a label")
@@ -69,48 +102,39 @@ def pick_from_frame(
         raise CliError(f"--budget must be a positive number of rows, got {budget}")
     if budget > pool:
         raise CliError(f"--budget {budget} is larger than the pool: only {pool} rows have an empty {label!r}")
-    result = select_and_report(frame[feature_columns], y, budget, strategy=strategy, random_state=seed)
-    report = pd.DataFrame({"row": result.table["row"].to_numpy()})
+    check_labels(frame[label], y, label, source)
     if id_column is not None:
-        report[id_column] = frame[id_column].to_numpy()[result.positions]
-    for column in ("pick", "distance", "predicted", "probability", "explanation"):
-        report[column] = result.table[column].to_numpy()
+        check_ids(frame[id_column], id_column, rows, source)
+    if features is None:
+        identifier_warnings(frame, chosen, source)
+    check_features(frame[chosen], source)
+    release()  # every check passed: print the held notes and warnings, then work
+    table = _select(frame[chosen], y, budget, strategy, seed, source)
+    positions = table["row"].to_numpy(dtype=np.int64)
+    report = pd.DataFrame({"row": rows[positions]})
+    if id_column is not None:
+        name = report_id_name(id_column)
+        if name != id_column:
+            note(f"the id column {id_column!r} is written as {name!r} ({id_column!r} is a report column)")
+        report[name] = frame[id_column].to_numpy()[positions]
+    for column in REPORT_COLUMNS[1:]:
+        if column in table.columns:
+            report[column] = table[column].to_numpy()
     return report
 
 
-def _require_column(name: str, columns: list[str], role: str, source: str) -> None:
-    if name not in columns:
-        shown = ", ".join(repr(c) for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
-        raise CliError(f"{source}: {role} column {name!r} not found; columns are {shown}")
+def _select(X: pd.DataFrame, y: pd.Series, budget: int, strategy: str, seed: int, source: str) -> pd.DataFrame:
+    """One round through ``dami_np.select``; every column problem reported at once, CLI-style."""
+    import dami_np
+    from .._preprocess import UnusableColumnsError
 
+    try:
+        select = getattr(dami_np, "select", None)
+        if select is not None:
+            return select(X, y, budget, strategy=strategy, random_state=seed)
+        from .._pick_report import select_and_report  # before dami_np.select existed
 
-def _feature_columns(
-    columns: list[str], label: str, id_column: str | None, features: list[str] | None, source: str
-) -> list[str]:
-    reserved = {label} | ({id_column} if id_column else set())
-    if features is None:
-        chosen = [c for c in columns if c not in reserved]
-    else:
-        for name in features:
-            _require_column(name, columns, "feature", source)
-            if name in reserved:
-                raise CliError(f"--features names {name!r}, which is the label or id column")
-        chosen = list(dict.fromkeys(features))
-    if not chosen:
-        raise CliError(f"{source}: no feature columns left besides the label/id columns")
-    return chosen
-
-
-def _label_series(column: pd.Series) -> pd.Series:
-    """Labels as text with every blank cell (empty or whitespace) as missing."""
-    text = column.astype("string").str.strip()
-    return text.where(text.notna() & (text != ""), None).astype(object)
-
-
-def _split_names(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    names = [name.strip() for name in value.split(",") if name.strip()]
-    if not names:
-        raise CliError("--features is empty; give comma-separated column names")
-    return names
+        result = select_and_report(X, y, budget, strategy=strategy, random_state=seed)
+        return result.table
+    except UnusableColumnsError as error:
+        raise CliError(unusable_columns_message(error, source)) from None

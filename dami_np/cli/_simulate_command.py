@@ -3,97 +3,187 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from ._columns import (
+    check_features,
+    check_labels,
+    feature_columns,
+    identifier_warnings,
+    label_series,
+    require_column,
+    split_names,
+    unusable_columns_message,
+)
+from ._console import note, release, warn
 from ._errors import CliError
-from ._table import read_table, write_atomic, write_table_atomic
+from ._select import check_seed
+from ._table import parse_separator, probe_directory, read_table, write_files
+
+OUTPUT_FILES = ("curves.csv", "summary.csv", "curves.png")
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    """Load the table (file or bundled name), simulate, write curves/summary/plot, print summary."""
+    """Check arguments and the output directory, load the table, simulate, write all outputs at once."""
     from .. import simulate
+    from .._preprocess import UnusableColumnsError
 
-    out_dir = _check_out_dir(Path(args.out))
     strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
     if not strategies:
         raise CliError("--strategies is empty; give comma-separated strategy names")
-    for name, value in (("--initial", args.initial), ("--batch", args.batch), ("--seeds", args.seeds), ("--jobs", args.jobs)):
+    duplicated = sorted({name for name in strategies if strategies.count(name) > 1})
+    if duplicated:
+        raise CliError(f"--strategies names {', '.join(duplicated)} more than once")
+    for name, value in (("--initial", args.initial), ("--batch", args.batch), ("--seeds", args.seeds)):
         if value <= 0:
             raise CliError(f"{name} must be positive, got {value}")
+    if args.jobs == 0 or args.jobs < -1:
+        raise CliError(f"--jobs must be positive (or -1 for all cores), got {args.jobs}")
     if args.rounds < 0:
         raise CliError(f"--rounds must be zero or more, got {args.rounds}")
     if not 0.0 < args.test_size < 1.0:
         raise CliError(f"--test-size must be between 0 and 1, got {args.test_size}")
-    X, y = load_labeled_table(args.table, args.label)
-    result = simulate(
-        X,
-        y,
-        strategies,
-        initial=args.initial,
-        batch=args.batch,
-        rounds=args.rounds,
-        seeds=args.seeds,
-        test_size=args.test_size,
-        n_jobs=args.jobs,
-        progress=sys.stderr.isatty() or bool(getattr(args, "progress", False)),
+    check_seed(getattr(args, "seed", 0))
+    out_dir = check_out_dir(Path(args.out))
+    X, y = load_labeled_table(
+        args.table, args.label, id_column=args.id, features=args.features, exclude=args.exclude,
+        sep=parse_separator(args.sep), na_values=split_names(args.na_values, "--na-values") if args.na_values else [],
+        encoding=args.encoding, decimal=args.decimal,
     )
+    check_features(X, args.table)
+    release()  # every check passed: print the held notes and warnings, then work
+    try:
+        result = simulate(
+            X,
+            y,
+            strategies,
+            initial=args.initial,
+            batch=args.batch,
+            rounds=args.rounds,
+            seeds=args.seeds,
+            test_size=args.test_size,
+            n_jobs=args.jobs,
+            progress=_stderr_is_terminal(),
+            random_state=getattr(args, "seed", 0),
+        )
+    except UnusableColumnsError as error:
+        raise CliError(unusable_columns_message(error, args.table)) from None
     write_simulation_outputs(result, out_dir)
-    print(result.summary().to_string(index=False))
+    if sys.stdout is not None:
+        print(result.summary().to_string(index=False), flush=True)
     return 0
 
 
-def load_labeled_table(table: str, label: str) -> tuple[pd.DataFrame, pd.Series]:
-    """A file path, or the name of a bundled dataset; every row must carry a label."""
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def load_labeled_table(
+    table: str,
+    label: str,
+    *,
+    id_column: str | None = None,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    sep: str | None = None,
+    na_values: Sequence[str] = (),
+    encoding: str | None = None,
+    decimal: str | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """A file path (or ``-``), or the name of a bundled dataset; every row must carry a label."""
     from .. import datasets
 
     path = Path(table)
-    if not path.exists() and table in datasets.names():
+    if table != "-" and not path.exists() and table in datasets.names():
         X, y = datasets.load(table)
         if label != "class" and label != y.name:
             raise CliError(f"bundled dataset {table!r} has label column 'class', not {label!r}")
-        return X, y
-    if not path.exists() and path.suffix == "":
-        raise CliError(f"{table}: no such file or bundled dataset (bundled: {', '.join(datasets.names())})")
-    frame = read_table(path, text_columns=(label,))
-    frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
-    if label not in frame.columns:
-        raise CliError(f"{path}: label column {label!r} not found; columns are {', '.join(map(repr, frame.columns[:12]))}")
-    y = frame[label].astype("string").str.strip()
-    missing = y.isna() | (y == "")
+        source = table
+        chosen = feature_columns(list(X.columns), label=None, id_column=id_column, features=features,
+                                 exclude=exclude, source=source)
+        return X[chosen], y  # the bundled labels as they are: the same curves as dami_np.simulate
+    else:
+        if table != "-" and not path.exists() and path.suffix == "":
+            raise CliError(f"{table}: no such file or bundled dataset (bundled: {', '.join(datasets.names())})")
+        read = read_table(table, text_columns=(label,) + ((id_column,) if id_column else ()), sep=sep,
+                          na_values=na_values, encoding=encoding, decimal=decimal)
+        frame, source, rows = read.frame, read.source, read.rows
+    columns = list(frame.columns)
+    require_column(label, columns, "label", source)
+    if id_column is not None:
+        require_column(id_column, columns, "id", source)
+        if id_column == label:
+            raise CliError(f"--id and --label both name column {label!r}")
+    chosen = feature_columns(columns, label=label, id_column=id_column, features=features, exclude=exclude,
+                             source=source)
+    y = label_series(frame[label], na_values)
+    missing = y.isna().to_numpy()
     if missing.any():
-        first = int(missing.to_numpy().nonzero()[0][0])
+        first = int(missing.nonzero()[0][0])
+        first_row = int(rows[first])
         raise CliError(
-            f"{path}: simulate needs every row labeled; column {label!r} is empty in {int(missing.sum())} rows "
-            f"(first at data row {first})"
+            f"{source}: simulate needs every row labeled; column {label!r} is empty in {int(missing.sum())} rows "
+            f"(first at data row {first_row})"
         )
-    return frame.drop(columns=[label]), y.astype(object).rename(label)
+    check_labels(frame[label], y, label, source)
+    if features is None:
+        identifier_warnings(frame, chosen, source)
+    return frame[chosen], y.rename(label)
 
 
-def _check_out_dir(out_dir: Path) -> Path:
-    """The output directory may be new (it is created only once results exist) but its parent must exist."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CliError(f"{out_dir}: exists and is not a directory")
+def check_out_dir(out_dir: Path) -> Path:
+    """DIR may be new (created only once results exist), but it or its parent must be writable now."""
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise CliError(f"{out_dir}: exists and is not a directory")
+        probe_directory(out_dir)
+        return out_dir
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     if not parent.is_dir():
         raise CliError(f"{out_dir}: parent directory {parent} does not exist")
+    probe_directory(parent)
     return out_dir
 
 
 def write_simulation_outputs(result, out_dir: Path) -> list[Path]:
-    """curves.csv, summary.csv and (with matplotlib) curves.png, each written atomically."""
-    out_dir.mkdir(exist_ok=True)
-    written = [out_dir / "curves.csv", out_dir / "summary.csv"]
-    write_table_atomic(result.curves, written[0])
-    write_table_atomic(result.summary(), written[1])
+    """curves.csv, summary.csv and (with matplotlib) curves.png: all written to temporary files
+    first, then renamed together, so DIR never mixes files of two runs. A DIR this call created
+    is removed again if writing fails."""
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(exist_ok=True)
+    except OSError as error:
+        raise CliError(f"cannot create {out_dir}: {error.strerror or error}") from None
+    curves = result.curves
+    summary = result.summary()
+    items = [
+        (out_dir / "curves.csv", lambda tmp: curves.to_csv(tmp, index=False, lineterminator="\n")),
+        (out_dir / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False, lineterminator="\n")),
+    ]
+    png = out_dir / "curves.png"
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print("note: install matplotlib (pip install 'dami-np[plot]') for curves.png", file=sys.stderr)
+        note("install matplotlib (pip install 'dami-np[plot]') for curves.png")
+        if png.exists():
+            warn(f"{png} is from an earlier run (this one drew no plot)")
     else:
-        png = out_dir / "curves.png"
-        write_atomic(png, lambda tmp: result.plot(tmp))
-        written.append(png)
-    return written
+        items.append((png, lambda tmp: result.plot(tmp)))
+    try:
+        write_files(items)
+    except BaseException:
+        if created:
+            try:
+                os.rmdir(out_dir)
+            except OSError:
+                pass
+        raise
+    return [path for path, _ in items]

@@ -1,148 +1,673 @@
-"""Reading a user's table and writing outputs without ever losing a file.
+"""Reading a user's table and writing outputs without ever losing or half-writing a file.
 
-Every problem with the input becomes a ``CliError`` whose message names the file, column,
-row or value, so the command line can print one line and exit 2.
+Reading: the format is told by the file's first bytes (gzip, bz2, xz, Parquet, zip/Excel,
+UTF-16 text) before its name, so a gzip file named ``.csv`` still reads; ``-`` is standard
+input; a FIFO is read exactly once; the separator of a CSV is ``--sep`` or sniffed from the
+header line. The label and id columns keep every text but the empty cell (``NA`` is a class);
+``--na-values`` adds markers of missing cells. A pandas-written index column (empty header
+first) and all-empty rows are dropped with a one-line note, rows keeping their numbering.
+
+Writing: the output format and a writable target are checked before any work; files are
+written to a temporary file beside the target and renamed (``write_files`` renames a group
+only once all of it is written), created with the mode the umask gives (an existing file's
+mode is kept), and any ``OSError`` becomes one ``CliError`` line.
+
+Every problem becomes a ``CliError`` whose message names the file, column, row or value.
 """
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import csv
+import difflib
 import gzip
 import io
+import json
+import lzma
+import math
 import os
+import re
+import stat
+import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
+from ._console import note
 from ._errors import CliError
 
-_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+_JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+_TSV_SUFFIXES = (".tsv", ".tab", ".tsv.gz", ".tab.gz")
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
+_OPENERS: dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+_COMPRESSED_SUFFIX = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}
+try:  # pandas' default missing-value strings: used for feature columns only
+    from pandas._libs.parsers import STR_NA_VALUES as _PANDAS_NA
+except ImportError:  # pragma: no cover - moved in some pandas version
+    _PANDAS_NA = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                  "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+_DEFAULT_NA = sorted(_PANDAS_NA)
+OUTPUT_FORMATS = ("csv", "tsv", "parquet", "json")
+_SEPARATORS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 
 
-def table_format(path: Path) -> str:
-    """Return "csv" or "parquet" from a file name; anything else is an error."""
-    name = path.name.lower()
-    if name.endswith(_PARQUET_SUFFIXES):
-        return "parquet"
-    if name.endswith(_CSV_SUFFIXES):
-        return "csv"
-    raise CliError(
-        f"{path}: unknown table format (expected one of {', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)})"
-    )
+# ---------------------------------------------------------------------- reading
+@dataclass
+class Table:
+    """A table read from a file: the frame, the 0-based data-row number of each of its rows
+    in the input (rows dropped as empty keep the others' numbers) and a display name."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    source: str
+    notes: list[str] = field(default_factory=list)
 
 
-def read_table(path: Path, *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a CSV (optionally gzipped) or Parquet table; ``text_columns`` are kept as text."""
-    if not path.exists():
-        raise CliError(f"{path}: no such file")
-    if path.is_dir():
-        raise CliError(f"{path}: is a directory, not a table")
-    fmt = table_format(path)
+@dataclass
+class _Input:
+    source: str  # display name
+    path: Path | None  # a regular file pandas may open itself
+    data: bytes | None  # the whole input, for stdin and FIFOs (read exactly once)
+    head: bytes  # the first bytes
+
+    def open_binary(self) -> io.BufferedIOBase:
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.path is not None
+        return open(self.path, "rb")
+
+    def pandas_source(self) -> Any:
+        return self.path if self.data is None else io.BytesIO(self.data)
+
+
+def parse_separator(value: str | None) -> str | None:
+    """``--sep``: one character, or a name (``tab``, ``semicolon``, ``comma``, ``pipe``, ``space``)."""
+    if value is None:
+        return None
+    sep = _SEPARATORS.get(value.lower(), value)
+    if len(sep) != 1:
+        raise CliError(f"--sep must be one character or one of {', '.join(_SEPARATORS)}; got {value!r}")
+    if sep in "\"\r\n":
+        raise CliError(f"--sep cannot be {value!r}")
+    return sep
+
+
+def read_table(
+    spec: str,
+    *,
+    text_columns: Sequence[str] = (),
+    sep: str | None = None,
+    na_values: Sequence[str] = (),
+    encoding: str | None = None,
+    decimal: str | None = None,
+) -> Table:
+    """Read TABLE (a path or ``-``); ``text_columns`` keep all text but the empty cell (and ``na_values``)."""
+    source = _open_input(spec)
+    fmt = _content_format(source)
+    notes: list[str] = []
+    if fmt == "parquet":
+        frame = _read_parquet(source)
+    elif fmt == "json":
+        frame = _read_json(source)
+    else:
+        frame = _read_csv(source, fmt, text_columns=text_columns, sep=sep, na_values=na_values,
+                          encoding=encoding, decimal=decimal, notes=notes)
+    if fmt in ("parquet", "json") and na_values:
+        frame = _apply_na_values(frame, na_values)
+    frame = _clean_names(frame, source.source)
+    frame, rows = _drop_index_and_empty(frame, source.source, notes)
+    return Table(frame=frame, rows=rows, source=source.source, notes=notes)
+
+
+def _open_input(spec: str) -> _Input:
+    if spec == "-":
+        if sys.stdin is None:
+            raise CliError("TABLE '-' reads standard input, which is closed")
+        if sys.stdin.isatty():
+            raise CliError("TABLE '-' reads standard input, which is a terminal: pipe a table in (dami select - ... < table.csv)")
+        try:
+            data = sys.stdin.buffer.read()
+        except OSError as error:
+            raise CliError(f"cannot read standard input: {error.strerror or error}") from None
+        if not data:
+            raise CliError("<stdin>: the input is empty")
+        return _Input("<stdin>", None, data, data[:16])
+    path = Path(spec)
     try:
-        if fmt == "parquet":
-            frame = _read_parquet(path)
-        else:
-            frame = _read_csv(path, text_columns)
-    except CliError:
-        raise
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as error:
-        raise CliError(f"{path}: cannot read table: {_first_line(error)}") from None
-    if frame.shape[1] == 0:
-        raise CliError(f"{path}: the table has no columns")
-    if frame.shape[0] == 0:
-        raise CliError(f"{path}: the table has a header but no data rows")
-    return frame
+        info = path.stat()
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except OSError as error:
+        raise CliError(f"{path}: cannot read: {error.strerror or error}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise CliError(f"{path}: is a directory, not a table")
+    try:
+        if stat.S_ISREG(info.st_mode):
+            with open(path, "rb") as handle:
+                head = handle.read(16)
+            if not head:
+                raise CliError(f"{path}: the file is empty")
+            return _Input(str(path), path, None, head)
+        if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
+            with open(path, "rb") as handle:  # a pipe can be read only once: keep all of it
+                data = handle.read()
+            if not data:
+                raise CliError(f"{path}: the input is empty")
+            return _Input(str(path), None, data, data[:16])
+    except PermissionError as error:
+        raise CliError(f"{path}: cannot read: {error.strerror}") from None
+    except OSError as error:
+        raise CliError(f"{path}: cannot read: {error.strerror or error}") from None
+    raise CliError(f"{path}: is not a regular file (a device?); give a CSV or Parquet file, or '-' for standard input")
 
 
-def _read_csv(path: Path, text_columns: tuple[str, ...]) -> pd.DataFrame:
-    header = _csv_header(path)
-    duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
-    if duplicated:
-        raise CliError(f"{path}: duplicate column name(s): {', '.join(repr(n) for n in duplicated)}")
-    dtypes = {name: str for name in text_columns if name in header}
-    sep = "\t" if path.name.lower().endswith(".tsv") else ","
-    return pd.read_csv(path, sep=sep, dtype=dtypes, skipinitialspace=True, compression="infer")
+def _content_format(source: _Input) -> str:
+    """"parquet", "json", or a CSV flavour: "csv", "csv+gzip", "csv+bz2", "csv+xz", "csv+utf-16"."""
+    head = source.head
+    name = source.source.lower()
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    for magic, kind in _COMPRESSED.items():
+        if head.startswith(magic):
+            suffix = _COMPRESSED_SUFFIX[kind]
+            if source.path is not None and not name.endswith(suffix):
+                note(f"{source.source} is {kind}-compressed (its name does not end in {suffix}): reading it as such")
+            return f"csv+{kind}"
+    if head.startswith(b"PK\x03\x04"):
+        raise CliError(f"{source.source}: is a zip archive (an Excel .xlsx workbook?); save or extract it as CSV")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise CliError(f"{source.source}: is an old Excel (.xls) or other Office file; save it as CSV")
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        raise CliError(f"{source.source}: is zstd-compressed; decompress it first (zstd -d)")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "csv+utf-16"
+    if name.endswith(_PARQUET_SUFFIXES):
+        raise CliError(f"{source.source}: is not a Parquet file (it does not start with PAR1)")
+    if name.endswith(_JSON_SUFFIXES) or (source.data is not None and head.lstrip()[:1] in (b"[", b"{")):
+        return "json"
+    return "csv"
 
 
-def _csv_header(path: Path) -> list[str]:
-    opener: Callable[..., io.TextIOBase] = gzip.open if path.name.lower().endswith(".gz") else open  # type: ignore[assignment]
-    sep = "\t" if path.name.lower().endswith(".tsv") else ","
-    with opener(path, "rt", newline="", encoding="utf-8") as handle:
-        for row in csv.reader(handle, delimiter=sep):
-            return [cell.strip() for cell in row]
-    raise CliError(f"{path}: the file is empty")
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(source: _Input) -> pd.DataFrame:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        raise CliError("reading Parquet needs pyarrow: pip install 'dami-np[parquet]'") from None
-    frame = pd.read_parquet(path)
-    duplicated = sorted(name for name, count in Counter(map(str, frame.columns)).items() if count > 1)
-    if duplicated:
-        raise CliError(f"{path}: duplicate column name(s): {', '.join(repr(n) for n in duplicated)}")
+        raise CliError(f"{source.source}: is a Parquet file; reading Parquet needs pyarrow: "
+                       "pip install 'dami-np[parquet]'") from None
+    try:
+        frame = pd.read_parquet(source.pandas_source())
+    except (OSError, ValueError) as error:
+        raise CliError(f"{source.source}: cannot read Parquet: {_first_line(error)}") from None
+    frame = frame.reset_index(drop=True)
+    _refuse_duplicates([str(c) for c in frame.columns], source.source)
     return frame
 
 
-def check_output_path(out: Path, *, inputs: tuple[Path, ...]) -> None:
-    """Refuse outputs that would overwrite an input or go into a missing directory."""
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.exists():
-        raise CliError(f"{out}: output directory {parent} does not exist")
-    if not parent.is_dir():
-        raise CliError(f"{out}: {parent} is not a directory")
-    if out.is_dir():
-        raise CliError(f"{out}: is a directory; give a file name")
-    for source in inputs:
-        if source.exists() and out.exists() and os.path.samefile(source, out):
-            raise CliError(f"{out}: refusing to overwrite the input table")
-        if out.resolve() == source.resolve():
-            raise CliError(f"{out}: refusing to overwrite the input table")
+def _read_json(source: _Input) -> pd.DataFrame:
+    lines = source.source.lower().endswith((".jsonl", ".ndjson")) or source.head.lstrip()[:1] == b"{"
+    try:
+        frame = pd.read_json(source.pandas_source(), orient="records", lines=lines, dtype=False,
+                             convert_dates=False)
+    except (ValueError, OSError) as error:
+        raise CliError(f"{source.source}: cannot read JSON (expected a list of records, or one record "
+                       f"per line): {_first_line(error)}") from None
+    if not isinstance(frame, pd.DataFrame):
+        raise CliError(f"{source.source}: the JSON is not a list of records")
+    return frame
 
 
-def write_table_atomic(frame: pd.DataFrame, out: Path) -> None:
-    """Write CSV or Parquet (by extension) to a temporary file, then rename it into place."""
-    fmt = table_format(out)
-    if fmt == "parquet":
+def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str | None,
+              na_values: Sequence[str], encoding: str | None, decimal: str | None,
+              notes: list[str]) -> pd.DataFrame:
+    compression = fmt.split("+", 1)[1] if "+" in fmt and fmt != "csv+utf-16" else None
+    if encoding is None:
+        encoding = "utf-16" if fmt == "csv+utf-16" else "utf-8"
+    first_line = _first_text_line(source, compression, encoding)
+    if not first_line.strip():
+        raise CliError(f"{source.source}: the first line (the header) is empty")
+    if sep is None:
+        sep = _sniff_separator(first_line, source.source)
+        if sep != ",":
+            shown = {"\t": "tabs", ";": "';'", "|": "'|'"}[sep]
+            note(f"{source.source}: columns are separated by {shown} (pass --sep to choose)")
+    if decimal is None:
+        decimal = "," if sep == ";" else "."
+    header = next(csv.reader([first_line], delimiter=sep), [])
+    names = _header_names(header)
+    _refuse_duplicates(names, source.source)
+    user_na = [v for v in na_values]
+    text = set(text_columns)
+    na = {name: ([""] + user_na if name in text else _DEFAULT_NA + user_na) for name in names}
+    dtypes = {name: str for name in names if name in text}
+    try:
+        frame = pd.read_csv(
+            source.pandas_source(), sep=sep, header=0, names=names, index_col=False, dtype=dtypes,
+            keep_default_na=False, na_values=na, skipinitialspace=True, skip_blank_lines=False,
+            compression=compression, encoding=encoding, decimal=decimal,
+            encoding_errors="strict",
+        )
+    except UnicodeDecodeError as error:
+        raise CliError(_decode_message(source.source, error, encoding)) from None
+    except pd.errors.ParserError as error:
+        raise CliError(f"{source.source}: {_parser_message(error, len(names))}") from None
+    except pd.errors.EmptyDataError:
+        raise CliError(f"{source.source}: the file is empty") from None
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as error:
+        raise CliError(f"{source.source}: cannot read table: {_first_line(error)}") from None
+    return frame
+
+
+def _first_text_line(source: _Input, compression: str | None, encoding: str) -> str:
+    shown = encoding
+    if encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
+        encoding = "utf-8-sig"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise CliError(f"--encoding {encoding!r} is not an encoding Python knows") from None
+    try:
+        raw = source.open_binary()
+        with raw:
+            stream = _OPENERS[compression](raw, "rb") if compression else raw
+            with io.TextIOWrapper(stream, encoding=encoding, newline="") as text_stream:
+                line = text_stream.readline(1 << 20)
+    except UnicodeDecodeError as error:
+        raise CliError(_decode_message(source.source, error, shown)) from None
+    except (OSError, EOFError, lzma.LZMAError) as error:
+        raise CliError(f"{source.source}: cannot read table: {_first_line(error)}") from None
+    if not line:
+        raise CliError(f"{source.source}: the file is empty")
+    return line.lstrip("\ufeff").rstrip("\r\n")
+
+
+def _sniff_separator(line: str, source: str) -> str:
+    """The candidate that splits the header line into the most fields (ties: comma)."""
+    best, best_fields = ",", 1
+    for candidate in (",", ";", "\t", "|"):
+        fields = len(next(csv.reader([line], delimiter=candidate), []))
+        if fields > best_fields:
+            best, best_fields = candidate, fields
+    return best
+
+
+def _header_names(header: list[str]) -> list[str]:
+    names = [cell.strip() for cell in header]
+    return [name if name else f"Unnamed: {i}" for i, name in enumerate(names)]
+
+
+def _refuse_duplicates(names: list[str], source: str) -> None:
+    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if duplicated:
+        raise CliError(f"{source}: duplicate column name(s): {', '.join(repr(n) for n in duplicated)}")
+
+
+def _clean_names(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    names = [str(c).strip() for c in frame.columns]
+    names = [name if name else f"Unnamed: {i}" for i, name in enumerate(names)]
+    _refuse_duplicates(names, source)
+    return frame.set_axis(names, axis=1)
+
+
+def _apply_na_values(frame: pd.DataFrame, na_values: Sequence[str]) -> pd.DataFrame:
+    markers = set(na_values)
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            hit = column.astype("string").str.strip().isin(markers).fillna(False).to_numpy(dtype=bool)
+            if hit.any():
+                out[name] = column.astype(object).where(~hit, None)
+    return out
+
+
+def _blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Boolean frame: missing or whitespace-only cells."""
+    blank = frame.isna()
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            blank[name] = blank[name] | column.astype("string").str.strip().eq("").fillna(False)
+    return blank
+
+
+def _drop_index_and_empty(frame: pd.DataFrame, source: str, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    if frame.shape[1] == 0:
+        raise CliError(f"{source}: the table has no columns")
+    names = list(frame.columns)
+    first = names[0]
+    if (first == "Unnamed: 0" or first.startswith("__index_level_")) and frame.shape[1] > 1:
+        frame = frame.drop(columns=[first])
+        _note(notes, f"{source}: dropped the first column, which has no name (a saved row index, "
+                     "like pandas' to_csv writes)")
+    blank = _blank(frame)
+    empty_columns = [c for c in frame.columns if c.startswith("Unnamed: ") and bool(blank[c].all())]
+    if empty_columns and len(empty_columns) < frame.shape[1]:
+        frame = frame.drop(columns=empty_columns)
+        blank = blank.drop(columns=empty_columns)
+        _note(notes, f"{source}: dropped {len(empty_columns)} empty column(s) without a name "
+                     "(trailing separators?)")
+    rows = np.arange(len(frame), dtype=np.int64)
+    empty_rows = blank.all(axis=1).to_numpy(dtype=bool)
+    if empty_rows.any() and not empty_rows.all():
+        dropped = rows[empty_rows]
+        frame = frame.loc[~empty_rows].reset_index(drop=True)
+        rows = rows[~empty_rows]
+        _note(notes, f"{source}: ignored {dropped.size} empty row(s) (data row{'s' if dropped.size > 1 else ''} "
+                     f"{_ranges(dropped)}); the other rows keep their numbers")
+    if len(frame) == 0 or empty_rows.all():
+        raise CliError(f"{source}: the table has a header but no data rows")
+    return frame, rows
+
+
+def _note(notes: list[str], text: str) -> None:
+    notes.append(text)
+    note(text)
+
+
+def _ranges(values: np.ndarray, limit: int = 5) -> str:
+    parts: list[str] = []
+    start = prev = int(values[0])
+    for value in [int(v) for v in values[1:]] + [None]:  # type: ignore[list-item]
+        if value is not None and value == prev + 1:
+            prev = value
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if value is not None:
+            start = prev = value
+    return ", ".join(parts[:limit]) + (", ..." if len(parts) > limit else "")
+
+
+def _decode_message(source: str, error: UnicodeDecodeError, encoding: str) -> str:
+    byte = error.object[error.start:error.start + 1] if isinstance(error.object, (bytes, bytearray)) else b""
+    what = f"byte 0x{byte.hex()}" if byte else "a byte"
+    return (f"{source}: is not {encoding} text ({what} near offset {error.start}); save it as UTF-8, "
+            "or pass --encoding with its encoding (e.g. --encoding latin-1)")
+
+
+def _parser_message(error: Exception, n_names: int) -> str:
+    text = _first_line(error)
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if match:
+        return (f"line {match.group(2)} has {match.group(3)} fields but the header has {n_names} "
+                "(a separator inside an unquoted value, or the wrong --sep?)")
+    return f"cannot parse the table: {text}"
+
+
+def column_hint(name: str, columns: Sequence[str], source: str, role: str) -> str:
+    """The 'column not found' message, with a close match or a separator hint."""
+    shown = ", ".join(repr(c) for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
+    text = f"{source}: {role} column {name!r} not found; columns are {shown}"
+    close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
+    folded = [c for c in columns if c.casefold().strip() == name.casefold().strip()]
+    if folded:
+        text += f" (did you mean {folded[0]!r}?)"
+    elif close:
+        text += f" (did you mean {close[0]!r}?)"
+    elif len(columns) == 1:
+        for sep, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")):
+            if sep in columns[0]:
+                text += f" (the header looks {label}-separated: pass --sep {label})"
+                break
+    return text
+
+
+# ---------------------------------------------------------------------- writing
+def output_format(out: Path | None, fmt: str | None) -> str:
+    """The output format: ``--format`` if given (it must agree with a known extension), else by name."""
+    by_name = _format_by_name(out) if out is not None else None
+    if fmt is not None:
+        fmt = fmt.lower()
+        if fmt not in OUTPUT_FORMATS:
+            raise CliError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, got {fmt!r}")
+        if by_name is not None and by_name != fmt and not (by_name == "csv" and fmt == "tsv"
+                                                           and out is not None and out.suffix.lower() == ".txt"):
+            raise CliError(f"--format {fmt} but --out {out} names a {by_name} file; make them agree")
+        return fmt
+    if out is None:
+        return "csv"
+    if by_name is None:
+        raise CliError(f"{out}: unknown output format (name it .csv, .tsv, .parquet or .json, "
+                       "optionally .csv.gz/.tsv.gz, or pass --format)")
+    return by_name
+
+
+def _format_by_name(out: Path) -> str | None:
+    name = out.name.lower()
+    if name.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith((".json",)):
+        return "json"
+    if name.endswith(_TSV_SUFFIXES):
+        return "tsv"
+    if name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz")):
+        return "csv"
+    return None
+
+
+@dataclass
+class Target:
+    """Where a result goes: a path (written atomically), a non-regular file (written in place)
+    or standard output (``path`` None)."""
+
+    path: Path | None
+    fmt: str
+    in_place: bool = False
+
+    @property
+    def shown(self) -> str:
+        return "standard output" if self.path is None else str(self.path)
+
+
+def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = ()) -> Target:
+    """Check everything about the output before any work: format, directory, permissions, inputs."""
+    path = None if out in (None, "-") else Path(out)  # type: ignore[arg-type]
+    kind = output_format(path, fmt)
+    if kind == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             raise CliError("writing Parquet needs pyarrow: pip install 'dami-np[parquet]'") from None
+    if path is None:
+        check_stdout(binary=kind == "parquet")
+        return Target(None, kind)
+    for source in inputs:
+        if source != "-" and Path(source).exists() and path.exists() and os.path.samefile(source, path):
+            raise CliError(f"{path}: refusing to overwrite the input table")
+    real = Path(os.path.realpath(path))  # write through a symlink to its target
+    if real.exists():
+        info = real.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise CliError(f"{path}: is a directory; give a file name")
+        if not stat.S_ISREG(info.st_mode):  # /dev/stdout, a FIFO: written in place, no rename
+            if not os.access(real, os.W_OK):
+                raise CliError(f"{path}: not writable")
+            return Target(real, kind, in_place=True)
+        if not os.access(real, os.W_OK):
+            raise CliError(f"{path}: exists and is read-only; remove it or choose another --out")
+    parent = real.parent
+    if not parent.exists():
+        raise CliError(f"{path}: output directory {_shown_parent(path)} does not exist")
+    if not parent.is_dir():
+        raise CliError(f"{path}: {_shown_parent(path)} is not a directory")
+    probe_directory(parent, shown=_shown_parent(path))
+    return Target(real, kind)
 
-    def write(tmp: Path) -> None:
-        if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False, compression="gzip" if out.name.lower().endswith(".gz") else None)
 
-    write_atomic(out, write)
+def _shown_parent(path: Path) -> str:
+    return str(path.parent) if str(path.parent) else "."
 
 
-def write_text_atomic(text: str, out: Path) -> None:
-    """Write a text file through a temporary file and a rename."""
-    write_atomic(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def write_atomic(out: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``out`` and rename it to ``out``.
-
-    An interrupted run leaves at most a stray temporary file, never a half-written ``out``.
-    """
-    parent = out.parent if str(out.parent) else Path(".")
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=f".tmp{out.suffix}", dir=parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
+def probe_directory(directory: Path, *, shown: str | None = None) -> None:
+    """Create and remove a temporary file in ``directory``: the only sure test that it is writable."""
     try:
-        write(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        handle, name = tempfile.mkstemp(prefix=".dami-probe.", dir=directory)
+    except OSError as error:
+        raise CliError(f"cannot write into {shown or directory}: {error.strerror or error}") from None
+    os.close(handle)
+    os.unlink(name)
+
+
+def check_stdout(*, binary: bool = False) -> None:
+    """Results go to standard output: it must be open (and, for binary output, not a terminal)."""
+    stream = sys.stdout
+    if stream is None:
+        raise CliError("standard output is closed; pass --out FILE")
+    if getattr(stream, "closed", False):
+        raise CliError("standard output is closed; pass --out FILE")
+    try:
+        fd = stream.fileno()
+    except (AttributeError, io.UnsupportedOperation):  # an in-memory stream (tests, notebooks)
+        if binary and not hasattr(stream, "buffer"):
+            raise CliError("Parquet output needs --out FILE (standard output is not binary)") from None
+        return
+    except (OSError, ValueError):
+        raise CliError("standard output is closed; pass --out FILE") from None
+    try:
+        os.fstat(fd)
+    except OSError:
+        raise CliError("standard output is closed; pass --out FILE") from None
+    if binary and stream.isatty():
+        raise CliError("refusing to write Parquet to a terminal; pass --out FILE.parquet")
+
+
+def render(frame: pd.DataFrame, fmt: str, *, compress: bool = False) -> bytes:
+    """The bytes of ``frame`` in ``fmt`` (csv, tsv, json, parquet)."""
+    if fmt == "parquet":
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return buffer.getvalue()
+    if fmt == "json":
+        data = (_json_records(frame)).encode("utf-8")
+    else:
+        data = frame.to_csv(index=False, sep="\t" if fmt == "tsv" else ",", lineterminator="\n").encode("utf-8")
+    if compress:
+        data = gzip.compress(data, mtime=0)
+    return data
+
+
+def _json_records(frame: pd.DataFrame) -> str:
+    columns = [str(c) for c in frame.columns]
+    lines = []
+    for values in frame.itertuples(index=False, name=None):
+        record = {name: _json_value(value) for name, value in zip(columns, values)}
+        lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
+    return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (pd.Timestamp, pd.Timedelta)):
+        return str(value)
+    return value
+
+
+def write_frame(frame: pd.DataFrame, target: Target) -> None:
+    """Write ``frame`` to its target; any OSError is one CliError line."""
+    compress = target.path is not None and target.path.name.lower().endswith(".gz")
+    data = render(frame, target.fmt, compress=compress)
+    if target.path is None:
+        write_stdout(data)
+    elif target.in_place:
+        try:
+            with open(target.path, "wb") as handle:
+                handle.write(data)
+        except OSError as error:
+            raise CliError(f"cannot write {target.path}: {error.strerror or error}") from None
+    else:
+        write_files([(target.path, lambda tmp: tmp.write_bytes(data))])
+
+
+def write_stdout(data: bytes) -> None:
+    """Write bytes to standard output (text or binary stream) and flush; OSError -> CliError."""
+    stream = sys.stdout
+    if stream is None:
+        raise CliError("standard output is closed; pass --out FILE")
+    try:
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            stream.flush()
+            buffer.write(data)
+            buffer.flush()
+        else:
+            stream.write(data.decode("utf-8"))
+            stream.flush()
+    except BrokenPipeError:
         raise
+    except OSError as error:
+        raise CliError(f"cannot write to standard output: {error.strerror or error}") from None
+
+
+def write_files(items: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
+    """Write every ``(out, write)`` pair through ``write(tmp)`` on a temporary file beside
+    ``out``; only when all are written are they renamed into place, one after the other.
+
+    An error or a signal (KeyboardInterrupt, SIGTERM) removes every temporary file; the
+    targets are then all old or, once renaming began, all new (but for a failing rename).
+    A new file gets the mode the umask allows (0666 & ~umask); a replaced file keeps its mode.
+    """
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for out, write in items:
+            parent = out.parent if str(out.parent) else Path(".")
+            handle, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=f".tmp{out.suffix}", dir=parent)
+            tmp = Path(tmp_name)
+            temps.append((tmp, out))
+            os.close(handle)
+            os.chmod(tmp, _mode_for(out))
+            write(tmp)
+        for tmp, out in temps:
+            os.replace(tmp, out)
+    except OSError as error:
+        _remove(temps)
+        target = error.filename if isinstance(error.filename, str) else (temps[-1][1] if temps else "")
+        for tmp, out in temps:
+            if str(tmp) == str(target):
+                target = out
+        raise CliError(f"cannot write {target}: {error.strerror or error}") from None
+    except BaseException:
+        _remove(temps)
+        raise
+
+
+def _remove(temps: list[tuple[Path, Path]]) -> None:
+    for tmp, _ in temps:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _mode_for(out: Path) -> int:
+    try:
+        return stat.S_IMODE(out.stat().st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process umask (read without changing it where /proc tells it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _first_line(error: BaseException) -> str:

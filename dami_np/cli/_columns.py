@@ -1,0 +1,223 @@
+"""Which columns of a user's table are the label, the id and the features; checks on their values.
+
+Column lists (``--features``, ``--exclude``) are comma-separated; a name holding a comma is
+quoted CSV-style (``--features 'age,"income, net"'``) or given whole (``--features "income, net"``
+when no split of it names columns), and the options can be repeated.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._console import warn
+from ._errors import CliError
+from ._table import column_hint
+
+# The columns `dami select` writes (dami_np.select's report); an id column may not take one of these names.
+REPORT_COLUMNS = ("row", "pick", "distance", "predicted", "probability", "explanation", "score")
+_PLACEHOLDERS = {"?", "??", "-", "--", "---", ".", "unknown", "unk", "n/a", "na", "nan", "none", "null", "nil",
+                 "missing", "unlabeled", "unlabelled", "tbd", "todo", "#n/a", "<na>", "undefined", "empty", "blank"}
+_ID_NAME = re.compile(r"(?:^|[^a-z0-9])(?:id|key|index|idx|uuid|guid)$|^(?:id|index|idx|row|rownum|row_number)$")
+
+
+def split_names(values: Sequence[str] | None, option: str) -> list[str] | None:
+    """The names of a repeatable, comma-separated option (``"`` quotes a name with commas)."""
+    if values is None:
+        return None
+    names: list[str] = []
+    for value in values:
+        try:
+            cells = next(csv.reader([value], skipinitialspace=True), [])
+        except csv.Error as error:
+            raise CliError(f"{option} {value!r}: {error}") from None
+        names.extend(cell.strip() for cell in cells if cell.strip())
+    if not names:
+        raise CliError(f"{option} is empty; give comma-separated column names")
+    return names
+
+
+def _resolve_list(values: Sequence[str] | None, option: str, columns: Sequence[str], source: str,
+                  role: str) -> list[str] | None:
+    """Names in ``values`` matched to ``columns``; a whole value naming one column wins over its split."""
+    if values is None:
+        return None
+    names: list[str] = []
+    for value in values:
+        split = split_names([value], option) or []
+        if all(name in columns for name in split):
+            names.extend(split)
+        elif value.strip() in columns:
+            names.append(value.strip())
+        else:
+            missing = next(name for name in split if name not in columns)
+            raise CliError(column_hint(missing, columns, source, role))
+    return list(dict.fromkeys(names))
+
+
+def require_column(name: str, columns: Sequence[str], role: str, source: str) -> None:
+    if name not in columns:
+        raise CliError(column_hint(name, columns, source, role))
+
+
+def feature_columns(
+    columns: Sequence[str],
+    *,
+    label: str | None,
+    id_column: str | None,
+    features: Sequence[str] | None,
+    exclude: Sequence[str] | None,
+    source: str,
+) -> list[str]:
+    """The feature columns: ``--features`` (default: all but label and id) minus ``--exclude``."""
+    columns = list(columns)
+    reserved = {c for c in (label, id_column) if c is not None}
+    chosen_features = _resolve_list(features, "--features", columns, source, "feature")
+    excluded = _resolve_list(exclude, "--exclude", columns, source, "--exclude")
+    if chosen_features is None:
+        chosen = [c for c in columns if c not in reserved]
+    else:
+        for name in chosen_features:
+            if name == label:
+                raise CliError(f"--features names {name!r}, which is the label column")
+            if name == id_column:
+                raise CliError(f"--features names {name!r}, which is the --id column (never a feature)")
+        chosen = chosen_features
+    if excluded:
+        if label in excluded:
+            raise CliError(f"--exclude names {label!r}, which is the label column")
+        chosen = [c for c in chosen if c not in excluded]
+    if not chosen:
+        raise CliError(f"{source}: no feature columns left besides the label/id columns and --exclude")
+    return chosen
+
+
+def label_series(column: pd.Series, na_values: Sequence[str] = ()) -> pd.Series:
+    """Labels as stripped text; empty or whitespace cells (and ``na_values``) are missing (None)."""
+    text = column.astype("string").str.strip()
+    missing = text.isna() | (text == "")
+    if na_values:
+        missing |= text.isin(list(na_values))
+    missing = missing.fillna(True)
+    return text.astype(object).where(~missing.to_numpy(dtype=bool), None)
+
+
+def check_labels(raw: pd.Series, labels: pd.Series, label: str, source: str) -> None:
+    """One warning line per suspicious class: a placeholder (``?``, ``NA``...), or classes that
+    differ only by case or surrounding spaces."""
+    present = labels.notna().to_numpy(dtype=bool)
+    if not present.any():
+        return
+    stripped = labels[present].astype(str)
+    counts = stripped.value_counts(sort=False)
+    for value, count in counts.items():
+        if str(value).casefold() in _PLACEHOLDERS:
+            warn(f"{source}: {count} row(s) of label column {label!r} hold {value!r}, which counts as a class; "
+                 f"if it marks unlabeled rows, pass --na-values {_quote_arg(str(value))}")
+    raw_text = raw[present].astype("string").fillna("").astype(str)
+    spaced = sorted({r for r, s in zip(raw_text, stripped) if r != s})
+    if spaced:
+        example = spaced[0]
+        warn(f"{source}: label column {label!r} has values with surrounding spaces (like {example!r}); "
+             f"they count as the class {example.strip()!r}")
+    by_case: dict[str, list[str]] = {}
+    for value in counts.index:
+        by_case.setdefault(str(value).casefold(), []).append(str(value))
+    clashes = [sorted(group) for group in by_case.values() if len(group) > 1]
+    if clashes:
+        shown = "; ".join(" and ".join(repr(v) for v in group) for group in clashes[:3])
+        warn(f"{source}: label column {label!r} has classes that differ only by case ({shown}); "
+             "they count as different classes")
+
+
+def check_ids(values: pd.Series, id_column: str, rows: np.ndarray, source: str) -> None:
+    """Warn (one line each) about duplicate or empty ids: the report's ``row`` stays the key."""
+    text = values.astype("string").str.strip().fillna("")
+    empty = (text == "").to_numpy(dtype=bool)
+    if empty.any():
+        warn(f"{source}: id column {id_column!r} is empty in {int(empty.sum())} row(s) (first: data row "
+             f"{int(rows[np.flatnonzero(empty)[0]])}); use the report's 'row' column for those")
+    duplicated = text.duplicated(keep=False).to_numpy(dtype=bool) & ~empty
+    if duplicated.any():
+        first = text[duplicated].iloc[0]
+        at = rows[np.flatnonzero((text == first).to_numpy(dtype=bool))][:2]
+        n_values = int(text[duplicated].nunique())
+        warn(f"{source}: id column {id_column!r} has {n_values} duplicated value(s) (like {first!r} in data rows "
+             f"{int(at[0])} and {int(at[1])}); the report's 'row' column tells the rows apart")
+
+
+def report_id_name(id_column: str) -> str:
+    """The report column for ``--id``: its own name, or ``<name>_id`` when that is a report column."""
+    return f"{id_column}_id" if id_column in REPORT_COLUMNS else id_column
+
+
+def identifier_warnings(frame: pd.DataFrame, features: Sequence[str], source: str) -> None:
+    """Warn about feature columns that look like row numbers or identifiers (they only add noise)."""
+    n = len(frame)
+    if n < 20:
+        return
+    for name in features:
+        column = frame[name]
+        present = column.dropna()
+        if len(present) != n:
+            continue
+        if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+            values = present.to_numpy(dtype=np.float64)
+            if not (np.isfinite(values).all() and (values == np.round(values)).all()):
+                continue
+            if np.unique(values).size != n:
+                continue
+            ordered = np.sort(values)
+            row_numbers = ordered[-1] - ordered[0] == n - 1 and ordered[0] in (0.0, 1.0)
+            if row_numbers or _ID_NAME.search(name.lower()):
+                what = "the row numbers" if row_numbers else "a different whole number in every row"
+                warn(f"{source}: column {name!r} holds {what}, like an identifier, and is used as a feature; "
+                     f"if it is one, pass --id {_quote_arg(name)} or --exclude {_quote_arg(name)}")
+        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            text = present.astype(str).str.strip()
+            distinct = text.nunique()
+            if distinct == n and distinct <= 100 and pd.to_numeric(text, errors="coerce").isna().all():
+                warn(f"{source}: column {name!r} has a different text in every row, like an identifier, and is "
+                     f"used as a feature (it only adds noise); pass --id {_quote_arg(name)} or "
+                     f"--exclude {_quote_arg(name)}")
+
+
+def check_features(X: pd.DataFrame, source: str) -> None:
+    """Fit the preprocessor once up front, so that every unusable column is one CLI error line
+    before any work (and before any warning is printed)."""
+    from .._preprocess import TabularPreprocessor, UnusableColumnsError
+
+    try:
+        TabularPreprocessor().fit(X)
+    except UnusableColumnsError as error:
+        raise CliError(unusable_columns_message(error, source)) from None
+
+
+def unusable_columns_message(error: Exception, source: str) -> str:
+    """The CLI version of ``UnusableColumnsError``: every column, its problem, one ``--exclude``."""
+    issues = getattr(error, "issues", [])
+    names = [issue.column for issue in issues]
+    parts = [f"{issue.column!r} ({issue.detail})" for issue in issues]
+    kinds = {issue.kind for issue in issues}
+    what = "1 column cannot" if len(issues) == 1 else f"{len(issues)} columns cannot"
+    advice = f"pass --exclude {_quote_arg(_join_names(names))}"
+    if "too_many_levels" in kinds:
+        advice += " (an identifier column can be given as --id to copy it into the report)"
+    if kinds & {"mixed", "infinite"}:
+        advice += ", or fix the values"
+    return f"{source}: {what} be used as a feature: {', '.join(parts)}; {advice}"
+
+
+def _join_names(names: Sequence[str]) -> str:
+    return ",".join(f'"{n}"' if ("," in n or '"' in n or n != n.strip()) else n for n in names)
+
+
+def _quote_arg(text: str) -> str:
+    """``text`` as a shell word."""
+    if re.fullmatch(r"[A-Za-z0-9_.,:/=+@%-]+", text):
+        return text
+    return "'" + text.replace("'", "'\\''") + "'"
