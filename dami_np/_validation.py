@@ -64,6 +64,24 @@ class DataConversionWarning(UserWarning):
     """Input was converted (e.g. a column-vector ``y`` raveled); same name and wording as scikit-learn's."""
 
 
+def _data_conversion_warning(message: str) -> DataConversionWarning:
+    """Our ``DataConversionWarning``, also scikit-learn's when scikit-learn is already imported (its filters apply)."""
+    sk = sys.modules.get("sklearn.exceptions")
+    base = getattr(sk, "DataConversionWarning", None)
+    if not isinstance(base, type) or not issubclass(base, Warning):
+        return DataConversionWarning(message)
+    cls = _SKLEARN_WARNINGS.get(base)
+    if cls is None:
+        cls = type("DataConversionWarning", (DataConversionWarning, base), {"__module__": __name__,
+                                                                              "__qualname__": "SklearnDataConversionWarning"})
+        _SKLEARN_WARNINGS[base] = cls
+        globals()["SklearnDataConversionWarning"] = cls
+    return cls(message)
+
+
+_SKLEARN_WARNINGS: dict[type, type] = {}
+
+
 class _NonNumericError(TypeError, ValueError):
     """A cell that is not a number (TypeError as numpy/scikit-learn raise it; ValueError like our other checks)."""
 
@@ -249,7 +267,7 @@ def check_labels(y: Any, n_rows: int, *, name: str = "y", allow_continuous: bool
         raise ValueError(f"{name} could not be converted to an array: {exc}") from None
     if arr.ndim == 2 and arr.shape[1] == 1:
         warnings.warn(
-            DataConversionWarning(
+            _data_conversion_warning(
                 "A column-vector y was passed when a 1d array was expected. Please change the shape of y to "
                 "(n_samples, ), for example using ravel()."
             ),
