@@ -39,12 +39,13 @@ def _blobs(n: int = 150, d: int = 4, k: int = 3, seed: int = 0):
     return X, y
 
 
-def test_check_estimator_passes_every_check():
+@pytest.mark.parametrize("params", [{}, {"dtype": "float64"}, {"hidden_layer_sizes": (20, 10), "early_stopping": True}])
+def test_check_estimator_passes_every_check(params):
     with warnings.catch_warnings():
         # scikit-learn warns that MLPClassifier does not inherit BaseEstimator: by design (no run-time import)
         warnings.filterwarnings("ignore", message=".*does not inherit from `sklearn.base.BaseEstimator`")
         warnings.filterwarnings("ignore", category=sklearn.exceptions.SkipTestWarning)
-        results = check_estimator(MLPClassifier(), on_fail=None)
+        results = check_estimator(MLPClassifier(**params), on_fail=None)
     status = {r["check_name"]: r["status"] for r in results}
     failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] == "failed"}
     assert not failed, failed
@@ -57,6 +58,18 @@ def test_check_estimator_passes_every_check():
                  "check_classifiers_train", "check_classifiers_regression_target", "check_supervised_y_2d",
                  "check_decision_proba_consistency", "check_fit2d_predict1d", "check_requires_y_none"):
         assert status.get(name) == "passed", (name, status.get(name))
+
+
+def test_column_vector_y_warns_with_sklearns_warning_class():
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = _blobs(30)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("ignore")  # a user silencing everything, then scikit-learn asking for these
+        warnings.simplefilter("always", DataConversionWarning)
+        MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y[:, None])
+    assert [type(w.message).__name__ for w in seen] == ["DataConversionWarning"]
+    assert isinstance(seen[0].message, DataConversionWarning)
 
 
 def test_dataframe_column_names_consistency():
