@@ -229,7 +229,7 @@ def pick_time_distances(centers: np.ndarray, picked: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(best), np.sqrt(best), np.nan)
 
 
-_LEAF_PICKS = 512
+_LEAF_PICKS = 2048
 
 
 def _within_prefix(points: np.ndarray, lo: int, hi: int, best: np.ndarray) -> None:
