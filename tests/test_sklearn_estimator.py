@@ -39,7 +39,7 @@ def _blobs(n: int = 150, d: int = 4, k: int = 3, seed: int = 0):
     return X, y
 
 
-@pytest.mark.parametrize("params", [{}, {"dtype": "float64"}, {"hidden_layer_sizes": (20, 10), "early_stopping": True}])
+@pytest.mark.parametrize("params", [{}, {"hidden_layer_sizes": (20, 10), "early_stopping": True, "dtype": "float64"}])
 def test_check_estimator_passes_every_check(params):
     with warnings.catch_warnings():
         # scikit-learn warns that MLPClassifier does not inherit BaseEstimator: by design (no run-time import)
