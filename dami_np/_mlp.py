@@ -268,8 +268,14 @@ class MLPClassifier:
         self._adam = adam
         largest_gemm = min(p["batch_size"], X.shape[0]) * max(a * b for a, b in layout.coef_shapes)
         single = largest_gemm <= _SINGLE_THREAD_GEMM_MACS
-        with threadpool_limits(limits=1, user_api="blas") if single else contextlib.nullcontext():
-            self._train(X, y_idx, p, rng)
+        try:
+            with threadpool_limits(limits=1, user_api="blas") if single else contextlib.nullcontext():
+                self._train(X, y_idx, p, rng)
+        except BaseException:  # e.g. KeyboardInterrupt: leave the weights reached so far in user units
+            if scale is not None:
+                with np.errstate(all="ignore"):
+                    self.coefs_[0] *= scale.astype(dtype)[:, None]
+            raise
         if scale is not None:
             _fold_scale(self.coefs_[0], scale, names)
         return self

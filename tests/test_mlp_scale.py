@@ -104,3 +104,23 @@ def test_warm_start_on_scaled_data_continues_in_user_units():
     # the model would start from scratch and score about the majority class)
     assert model.n_iter_ == 51 and model.score(big, y) >= first - 0.02
     assert np.abs(model.coefs_[0]).max() < 1e-20  # still in user units
+
+
+def test_interrupted_training_leaves_weights_in_user_units():
+    X, y = _data(100)
+    big = X * 1e30
+    seen = {}
+
+    class Interrupted(MLPClassifier):
+        def _train(self, *args, **kwargs):
+            super()._train(*args, **kwargs)
+            seen["internal"] = self.coefs_[0].copy()
+            raise KeyboardInterrupt
+
+    model = Interrupted((8,), max_iter=3, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(big, y)
+    s = _reference_scale(big).astype(np.float32)
+    np.testing.assert_array_equal(model.coefs_[0], seen["internal"] * s[:, None])
+    done = MLPClassifier((8,), max_iter=3, random_state=0).fit(big, y)
+    np.testing.assert_array_equal(model.predict_proba(big), done.predict_proba(big))
