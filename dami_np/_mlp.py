@@ -269,7 +269,9 @@ class MLPClassifier:
         largest_gemm = min(p["batch_size"], X.shape[0]) * max(a * b for a, b in layout.coef_shapes)
         single = largest_gemm <= _SINGLE_THREAD_GEMM_MACS
         try:
-            with threadpool_limits(limits=1, user_api="blas") if single else contextlib.nullcontext():
+            # overflow in a diverging fit is reported once, as the non-finite loss, not as numpy warnings
+            with threadpool_limits(limits=1, user_api="blas") if single else contextlib.nullcontext(), \
+                    np.errstate(over="ignore", invalid="ignore"):
                 self._train(X, y_idx, p, rng)
         except BaseException:  # e.g. KeyboardInterrupt: leave the weights reached so far in user units
             if scale is not None:

@@ -124,3 +124,14 @@ def test_interrupted_training_leaves_weights_in_user_units():
     np.testing.assert_array_equal(model.coefs_[0], seen["internal"] * s[:, None])
     done = MLPClassifier((8,), max_iter=3, random_state=0).fit(big, y)
     np.testing.assert_array_equal(model.predict_proba(big), done.predict_proba(big))
+
+
+def test_diverging_fit_is_one_clear_error_without_numpy_warnings():
+    import warnings
+
+    X, y = _data(100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning (overflow in matmul, ...) would fail the test
+        with pytest.raises(FloatingPointError, match=r"training diverged \(loss=nan\) at epoch 1; lower "
+                                                     "learning_rate_init"):
+            MLPClassifier((8,), learning_rate_init=1e30, max_iter=5, random_state=0).fit(X, y)
