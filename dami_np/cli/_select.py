@@ -129,12 +129,6 @@ def _select(X: pd.DataFrame, y: pd.Series, budget: int, strategy: str, seed: int
     from .._preprocess import UnusableColumnsError
 
     try:
-        select = getattr(dami_np, "select", None)
-        if select is not None:
-            return select(X, y, budget, strategy=strategy, random_state=seed)
-        from .._pick_report import select_and_report  # before dami_np.select existed
-
-        result = select_and_report(X, y, budget, strategy=strategy, random_state=seed)
-        return result.table
+        return dami_np.select(X, y, budget, strategy=strategy, random_state=seed)
     except UnusableColumnsError as error:
         raise CliError(unusable_columns_message(error, source)) from None

@@ -468,7 +468,8 @@ class Target:
 def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = ()) -> Target:
     """Check everything about the output before any work: format, directory, permissions, inputs."""
     path = None if out in (None, "-") else Path(out)  # type: ignore[arg-type]
-    kind = output_format(path, fmt)
+    device = path is not None and path.exists() and not path.is_dir() and not path.is_file()
+    kind = output_format(None if device and _format_by_name(path) is None else path, fmt)  # type: ignore[arg-type]
     if kind == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -480,15 +481,16 @@ def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = 
     for source in inputs:
         if source != "-" and Path(source).exists() and path.exists() and os.path.samefile(source, path):
             raise CliError(f"{path}: refusing to overwrite the input table")
-    real = Path(os.path.realpath(path))  # write through a symlink to its target
-    if real.exists():
-        info = real.stat()
+    if path.exists():
+        info = path.stat()
         if stat.S_ISDIR(info.st_mode):
             raise CliError(f"{path}: is a directory; give a file name")
         if not stat.S_ISREG(info.st_mode):  # /dev/stdout, a FIFO: written in place, no rename
-            if not os.access(real, os.W_OK):
+            if not os.access(path, os.W_OK):
                 raise CliError(f"{path}: not writable")
-            return Target(real, kind, in_place=True)
+            return Target(path, kind, in_place=True)
+    real = Path(os.path.realpath(path))  # write through a symlink to its target
+    if real.exists():
         if not os.access(real, os.W_OK):
             raise CliError(f"{path}: exists and is read-only; remove it or choose another --out")
     parent = real.parent
