@@ -460,11 +460,20 @@ class MLPClassifier:
 
     def _logits(self, X: np.ndarray) -> np.ndarray:
         rows = self._forward_rows()
-        if X.shape[0] <= rows:
-            return forward_logits(X, self.coefs_, self.intercepts_)
-        out = np.empty((X.shape[0], len(self.classes_)), dtype=self._dtype)
-        for start in range(0, X.shape[0], rows):
-            out[start : start + rows] = forward_logits(X[start : start + rows], self.coefs_, self.intercepts_)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if X.shape[0] <= rows:
+                out = forward_logits(X, self.coefs_, self.intercepts_)
+            else:
+                out = np.empty((X.shape[0], len(self.classes_)), dtype=self._dtype)
+                for start in range(0, X.shape[0], rows):
+                    out[start : start + rows] = forward_logits(X[start : start + rows], self.coefs_, self.intercepts_)
+            finite = np.isfinite(out.sum(dtype=np.float64))
+        if not finite and not np.isfinite(out).all():
+            i = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])
+            raise ValueError(
+                f"the logits of X row {i} overflow {self._dtype} (its largest |x| is {float(np.abs(X[i]).max()):.3g}, "
+                "far outside what the model was trained on); use dtype='float64' or rescale X like the training data"
+            )
         return out
 
     def logits(self, X: Any) -> np.ndarray:

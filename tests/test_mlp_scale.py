@@ -135,3 +135,13 @@ def test_diverging_fit_is_one_clear_error_without_numpy_warnings():
         with pytest.raises(FloatingPointError, match=r"training diverged \(loss=nan\) at epoch 1; lower "
                                                      "learning_rate_init"):
             MLPClassifier((8,), learning_rate_init=1e30, max_iter=5, random_state=0).fit(X, y)
+
+
+def test_prediction_far_outside_the_training_range_is_an_error_not_nan():
+    X, y = _data(100)
+    model = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
+    far = X.copy()
+    far[7] = [3e38, -3e38, 3e38, -3e38]  # finite in float32, but the logits overflow
+    with pytest.raises(ValueError, match=r"the logits of X row 7 overflow float32 .*use dtype='float64'"):
+        model.predict_proba(far)
+    assert np.isfinite(model.predict_proba(X)).all()
