@@ -142,8 +142,6 @@ def numeric_2d(
             arr = np.asarray(X)
         except Exception as exc:  # ragged nested lists and the like
             raise ValueError(f"{name} could not be converted to an array: {exc}") from None
-        if arr.dtype.kind == "O" and arr.ndim == 0 and _is_sparse(arr.item()):  # pragma: no cover - defensive
-            arr = _densify(arr.item(), np.dtype(target), name, sparse_limit_bytes)
     if arr.ndim != 2:
         hint = ""
         if arr.ndim == 1:
