@@ -561,6 +561,22 @@ class MLPClassifier:
             np.maximum(A, 0, out=A)
         return A
 
+    # ------------------------------------------------------------------ files
+    def save(self, path: Any) -> None:
+        """Save the fitted model to ``path`` (``.npz``, no pickle: ``np.load(path, allow_pickle=False)``
+        reads it), atomically; ``MLPClassifier.load(path)`` gives bit-identical predictions."""
+        from dami_np._model_io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> MLPClassifier:
+        """The model saved in ``path`` (by ``save`` or ``dami select --save-model``), ready to predict
+        or to continue training (``warm_start=True``); a newer file format is a clear error."""
+        from dami_np._model_io import load_model
+
+        return load_model(path).model
+
 
 def _input_scale(arr: np.ndarray, dtype: np.dtype, names: Any) -> np.ndarray | None:
     """Per-column powers of two for far-out columns (root mean square brought to about 1); None when none is needed.
