@@ -9,6 +9,7 @@ Public surface (everything else is internal):
 - ``DEFAULT_STRATEGY``: the strategy both use when none is given.
 - ``simulate``: replay active learning on a fully labeled table.
 - ``datasets``: bundled example tables.
+- ``stopping``: when to stop labeling (status of the labeled set, stop rule).
 
 Attributes are imported lazily so that ``import dami_np`` (and the CLI's
 ``--help``) stays fast; Numba kernels compile on first use of ``kernels``.
@@ -30,9 +31,10 @@ _LAZY = {
     "kernels": ("dami_np.kernels", None),
     "datasets": ("dami_np.datasets", None),
     "strategies": ("dami_np.strategies", None),
+    "stopping": ("dami_np.stopping", None),
 }
 
-__all__ = ["MLPClassifier", "select", "query", "DEFAULT_STRATEGY", "simulate", "kernels", "datasets", "strategies", "__version__"]
+__all__ = ["MLPClassifier", "select", "query", "DEFAULT_STRATEGY", "simulate", "kernels", "datasets", "strategies", "stopping", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

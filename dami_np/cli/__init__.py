@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(commands)
     _add_demo(commands)
     _add_datasets(commands)
+    from ._workflow_options import add_commands
+
+    add_commands(commands, _common, _input_options)
     return parser
 
 
@@ -132,6 +135,9 @@ def _add_select(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--format", choices=["csv", "tsv", "parquet", "json"],
                      help="output format (default: from --out's name, csv on stdout)")
     _input_options(sub, id_help="an id column to copy into the output (not a feature)")
+    from ._workflow_options import add_select_options
+
+    add_select_options(sub)
     sub.set_defaults(handler=_run_select)
 
 

@@ -33,6 +33,7 @@ def run_select(args: argparse.Namespace) -> int:
         raise CliError(f"--budget must be a positive number of rows, got {args.budget}")
     check_seed(args.seed)
     target = prepare_output(args.out, args.format, inputs=(args.table,))
+    plan = _workflow_plan(args, target)
     na_values = split_names(args.na_values, "--na-values") if args.na_values else []
     text_columns = (args.label,) + ((args.id,) if args.id else ())
     table = read_table(args.table, text_columns=text_columns, sep=parse_separator(args.sep), na_values=na_values,
@@ -49,11 +50,23 @@ def run_select(args: argparse.Namespace) -> int:
         source=table.source,
         rows=table.rows,
         na_values=na_values,
+        plan=plan,
     )
     write_frame(report, target)
     if target.path is not None:
         note(f"wrote {len(report)} picks to {target.shown}")
+    if plan is not None:
+        plan.finish(table.frame, table.rows, report, label=args.label, id_column=args.id, source=table.source)
     return 0
+
+
+def _workflow_plan(args: argparse.Namespace, target: object) -> object:
+    """The sheet / saved-model / status side of the round (``_workflow``), or None when not asked for."""
+    from ._workflow import SelectPlan
+
+    if not SelectPlan.wanted(args):
+        return None
+    return SelectPlan(args, getattr(target, "path", None))
 
 
 def check_seed(seed: int) -> None:
@@ -74,6 +87,7 @@ def pick_from_frame(
     source: str = "table",
     rows: np.ndarray | None = None,
     na_values: Sequence[str] = (),
+    plan: object = None,
 ) -> pd.DataFrame:
     """Validate a labeled/unlabeled table and return the pick report as a DataFrame.
 
@@ -109,7 +123,7 @@ def pick_from_frame(
         identifier_warnings(frame, chosen, source)
     check_features(frame[chosen], source)
     release()  # every check passed: print the held notes and warnings, then work
-    table = _select(frame[chosen], y, budget, strategy, seed, source)
+    table = (plan.select if plan is not None else _select)(frame[chosen], y, budget, strategy, seed, source)  # type: ignore[attr-defined]
     positions = table["row"].to_numpy(dtype=np.int64)
     report = pd.DataFrame({"row": rows[positions]})
     if id_column is not None:
