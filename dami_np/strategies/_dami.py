@@ -17,8 +17,12 @@ Choices the paper leaves open, and the defaults here:
 Exactness at scale: rows sharing an activation pattern (and, with ``rows="predicted"``, a
 predicted class) have the same representation and are collapsed before K-Center with exactly
 the same picks (``dedup``); with one hidden layer the exact low-dimensional embedding replaces
-the C*d-dimensional matrix (``method``).  The (groups, dim) matrix is built when it fits
-``memory_budget`` bytes, otherwise K-Center streams it chunk by chunk.
+the C*d-dimensional matrix, with a first hidden layer narrower than the input the W_1 Gram
+factor does (``method``, see ``_representations``).  Points are in the model's dtype (float32
+for the default MLP).  The (groups, dim) matrix is built once when it fits ``memory_budget``
+bytes (default: :func:`default_memory_budget`, half of the memory the system reports
+available), otherwise K-Center streams it: a few passes over the pool per round, never one per
+pick, with the same picks and radii (``_kcenter.streamed_kcenter``).
 """
 
 from __future__ import annotations
@@ -34,9 +38,34 @@ from ._kcenter import grouped_kcenter, kcenter_radii
 from ._representations import DamiRepresentation
 from ._selection import Selection
 
-__all__ = ["dami", "dami_nobias", "dami_predicted", "dami_select", "DEFAULT_MEMORY_BUDGET"]
+__all__ = ["dami", "dami_nobias", "dami_predicted", "dami_select", "DEFAULT_MEMORY_BUDGET", "MEMORY_FRACTION",
+           "default_memory_budget"]
 
-DEFAULT_MEMORY_BUDGET = 2**30  # bytes for the in-memory representation matrix
+DEFAULT_MEMORY_BUDGET = 2**30  # bytes for the representation matrix when available memory is unknown
+MEMORY_FRACTION = 0.5  # of MemAvailable: the default budget for the representation matrix
+
+
+def default_memory_budget() -> int:
+    """Bytes the (groups, dim) representation matrix may use by default: ``MEMORY_FRACTION`` of
+    the memory the system reports available now (``MemAvailable`` in ``/proc/meminfo``), or
+    ``DEFAULT_MEMORY_BUDGET`` where that is unknown (not Linux)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return max(1, int(int(line.split()[1]) * 1024 * MEMORY_FRACTION))
+    except (OSError, ValueError, IndexError):
+        pass
+    return DEFAULT_MEMORY_BUDGET
+
+
+def _check_budget(memory_budget: object) -> int:
+    """``memory_budget`` as bytes (None: :func:`default_memory_budget`); a clear error otherwise."""
+    if memory_budget is None:
+        return default_memory_budget()
+    if isinstance(memory_budget, (bool, np.bool_)) or not isinstance(memory_budget, (int, np.integer)) or memory_budget <= 0:
+        raise ValueError(f"memory_budget must be a positive number of bytes (or None for the default), got {memory_budget!r}")
+    return int(memory_budget)
 
 
 @register("dami")
@@ -50,7 +79,7 @@ def dami(
     normalize: bool = False,
     dedup: bool = True,
     method: str = "auto",
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    memory_budget: int | None = None,
 ) -> Selection:
     """DAMI picks: K-Center over local linear models, labeled rows as centers (deterministic)."""
     return dami_select(
@@ -86,21 +115,22 @@ def dami_select(
     normalize: bool = False,
     dedup: bool = True,
     method: str = "auto",
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    memory_budget: int | None = None,
     timings: dict[str, float] | None = None,
     needs: str = "dami",
 ) -> Selection:
     """``budget`` DAMI picks among ``candidates`` (default: all unlabeled rows), with their radii.
 
     K-Center runs over the labeled rows (centers) plus the candidates, so a strategy can first
-    filter candidates (e.g. by uncertainty) and then spread its picks with DAMI.  The result's
+    filter candidates (e.g. by uncertainty) and then spread its picks with DAMI.
+    ``memory_budget``: bytes for the representation matrix (None: :func:`default_memory_budget`);
+    above it K-Center streams (same picks, a few passes over the pool).  The result's
     ``distances`` are the kernel's radii (distance to the nearest center when picked) in the
     representation space.  ``timings``, if given, receives seconds per stage ("representations",
     "kcenter").
     """
     labeled = np.asarray(labeled, dtype=bool)
-    if not isinstance(memory_budget, (int, np.integer)) or memory_budget <= 0:
-        raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
+    memory_budget = _check_budget(memory_budget)
     cand = np.flatnonzero(~labeled) if candidates is None else np.asarray(candidates, dtype=np.int64)
     if labeled[cand].any():
         raise ValueError("candidates must be unlabeled rows")
@@ -120,17 +150,18 @@ def dami_select(
 
     if groups is None:
         with clock("representations"):
-            points = rep.points(considered)
+            points = rep.points(considered, dtype=rep.dtype)
         with clock("kcenter"):
             picks, radii = kcenter_radii(points, is_center, budget)
         return Selection(considered[picks], radii, space)
 
     def points_of(positions: np.ndarray) -> np.ndarray:
         with clock("representations"):
-            return rep.points(considered[positions])
+            return rep.points(considered[positions], dtype=rep.dtype)
 
     start, inner = time.perf_counter(), clock.inner
-    picks, radii = grouped_kcenter(groups, is_center, budget, points_of, rep.dim, memory_budget=int(memory_budget))
+    picks, radii = grouped_kcenter(groups, is_center, budget, points_of, rep.dim, memory_budget=memory_budget,
+                                   chunk_rows=rep.chunk_rows, dtype=rep.dtype)
     clock.add("kcenter", time.perf_counter() - start - (clock.inner - inner))
     return Selection(considered[picks], radii, space)
 
@@ -165,13 +196,13 @@ class _Stage:
 
 @register("dami_nobias")
 def dami_nobias(context: QueryContext, budget: int, rng: np.random.Generator, *, rows: str = "all",
-                normalize: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> Selection:
+                normalize: bool = False, memory_budget: int | None = None) -> Selection:
     """``dami`` with ``bias=False``: W(x) only (named variant for comparisons)."""
     return dami(context, budget, rng, bias=False, rows=rows, normalize=normalize, memory_budget=memory_budget)
 
 
 @register("dami_predicted")
 def dami_predicted(context: QueryContext, budget: int, rng: np.random.Generator, *, bias: bool = True,
-                   normalize: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> Selection:
+                   normalize: bool = False, memory_budget: int | None = None) -> Selection:
     """``dami`` with ``rows="predicted"``: only the predicted class's local model (named variant)."""
     return dami(context, budget, rng, bias=bias, rows="predicted", normalize=normalize, memory_budget=memory_budget)

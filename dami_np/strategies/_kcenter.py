@@ -8,6 +8,12 @@ with no centers the first pick is the row farthest from the column mean (the ker
 activation pattern) and gives exactly the picks of the run over all rows: a group stands for
 its lowest candidate row, groups are ordered by that row, and once every remaining row is at
 distance 0 the plain run would take the remaining rows in index order, so we do the same.
+
+Points come from ``points_of`` on one fixed grid of batches (``chunk_rows`` consecutive group
+representatives per batch): the (groups, dim) matrix when it fits ``memory_budget`` bytes
+(then ``kernels.kcenter_greedy``), otherwise :func:`streamed_kcenter`, which passes over the
+batches a few times per round (not once per pick) and gives the same picks and radii, bit for
+bit, because every distance is the kernels' exact formula on the same point bits.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ import numpy as np
 __all__ = ["kcenter", "kcenter_radii", "grouped_kcenter", "streamed_kcenter", "pick_time_distances"]
 
 PointsFn = Callable[[np.ndarray], np.ndarray]
-_CHUNK_BYTES = 64 * 2**20
+_CHUNK_BYTES = 16 * 2**20
+_ACTIVE_MIN = 4096  # rows kept exact between two passes of the streamed run (at least) ...
+_ACTIVE_PER_PICK = 16  # ... and per pick asked for (the screened kernel's sizes)
+_SCREEN_FIRST = 256  # with more initial centers, a strided subset bounds every row in the first pass
 
 
 def kcenter(points: np.ndarray, centers: np.ndarray, k: int) -> np.ndarray:
@@ -43,14 +52,18 @@ def grouped_kcenter(
     dim: int,
     *,
     memory_budget: int,
+    chunk_rows: int | None = None,
+    dtype: object = np.float64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact K-Center picks (positions into ``group``) when rows of a group share their point.
 
     ``group`` (m,) ids of the rows (any numbering), ``is_center`` (m,) the initial centers,
-    ``points_of(rows)`` the (len(rows), dim) float64 points of the given row positions.  The
-    (groups, dim) matrix is built when it fits ``memory_budget`` bytes, else streamed.
-    Returns the picks and their Euclidean radii, as ``kernels.kcenter_greedy`` defines them
-    (first pick without centers: its distance to the mean; duplicates of centers: 0).
+    ``points_of(rows)`` the (len(rows), dim) points (float32 or float64, ``dtype``) of the given
+    row positions, computed in consecutive batches of ``chunk_rows`` from the start of ``rows``
+    (default: batches of about 16 MiB).  The (groups, dim) matrix is built when it fits
+    ``memory_budget`` bytes, else streamed (same picks and radii).  Returns the picks and their
+    Euclidean radii, as ``kernels.kcenter_greedy`` defines them (first pick without centers:
+    its distance to the mean; duplicates of centers: 0).
     """
     group = np.asarray(group, dtype=np.int64)
     is_center = np.asarray(is_center, dtype=bool)
@@ -75,22 +88,26 @@ def grouped_kcenter(
     centers = np.zeros(reps.size, dtype=bool)
     centers[n_cand:] = True
     cand_groups = group[cand_rep]
+    step = int(chunk_rows) if chunk_rows else _chunk_rows(dim)
+    in_memory = reps.size * dim * np.dtype(dtype).itemsize <= memory_budget
 
     picks: list[int] = []
     radii_found: list[float] = []
     k_groups = min(int(k), n_cand)
+    matrix = points_of(reps) if (k_groups and in_memory) else None
+    blocks = _Blocks(points_of, reps, step, matrix)
     if k_groups and not center_groups.size:
         counts = np.bincount(group, minlength=n_groups)[cand_groups]
-        first_pick, first_sq = _farthest_from_mean(reps, counts, points_of, dim)
+        first_pick, first_sq = _farthest_from_mean(blocks, counts, dim)
         picks.append(first_pick)
         radii_found.append(float(np.sqrt(first_sq)))
         centers[first_pick] = True
         k_groups -= 1
     if k_groups:
-        if reps.size * dim * 8 <= memory_budget:
-            found, radii = kcenter_radii(points_of(reps), centers, k_groups)
+        if matrix is not None:
+            found, radii = kcenter_radii(matrix, centers, k_groups)
         else:
-            found, sq_radii = streamed_kcenter(reps, centers, k_groups, points_of, dim, memory_budget=memory_budget)
+            found, sq_radii = _streamed(blocks, centers, k_groups, dim)
             radii = np.sqrt(sq_radii)
         found = np.asarray(found, dtype=np.int64)
         radii = np.asarray(radii, dtype=np.float64)
@@ -105,20 +122,39 @@ def grouped_kcenter(
     return filled, radii_out
 
 
-def _farthest_from_mean(reps: np.ndarray, counts: np.ndarray, points_of: PointsFn, dim: int) -> tuple[int, float]:
-    """Index (into ``reps``) of the point farthest from the count-weighted mean (ties lowest), and its squared distance."""
-    step = _chunk_rows(dim)
+class _Blocks:
+    """The points of ``reps`` on the fixed grid of ``step`` consecutive rows: batch ``q`` is
+    ``points_of(reps[q*step : (q+1)*step])`` (or that slice of the matrix, when it is built)."""
+
+    def __init__(self, points_of: PointsFn, reps: np.ndarray, step: int, matrix: np.ndarray | None = None) -> None:
+        self.points_of, self.reps, self.step, self.matrix = points_of, reps, max(1, int(step)), matrix
+        self.n = int(reps.size)
+        self.count = -(-self.n // self.step)
+        self.rows_computed = 0  # rows passed to points_of (passes = rows_computed / n)
+
+    def __call__(self, q: int) -> np.ndarray:
+        lo, hi = q * self.step, min(self.n, (q + 1) * self.step)
+        if self.matrix is not None:
+            return self.matrix[lo:hi]
+        self.rows_computed += hi - lo
+        return np.ascontiguousarray(self.points_of(self.reps[lo:hi]))
+
+
+def _farthest_from_mean(blocks: _Blocks, counts: np.ndarray, dim: int) -> tuple[int, float]:
+    """Index (into the reps) of the point farthest from the count-weighted mean (ties lowest), and its squared distance."""
     total = np.zeros(dim)
-    for start in range(0, reps.size, step):
-        total += counts[start : start + step] @ points_of(reps[start : start + step])
+    for q in range(blocks.count):
+        lo = q * blocks.step
+        pts = np.asarray(blocks(q), dtype=np.float64)
+        total += counts[lo : lo + pts.shape[0]].astype(np.float64) @ pts
     mean = total / counts.sum()
     best, best_d = 0, -1.0
-    for start in range(0, reps.size, step):
-        diff = points_of(reps[start : start + step]) - mean
+    for q in range(blocks.count):
+        diff = np.asarray(blocks(q), dtype=np.float64) - mean
         d = np.einsum("ij,ij->i", diff, diff)
         j = int(np.argmax(d))
         if d[j] > best_d:
-            best, best_d = start + j, float(d[j])
+            best, best_d = q * blocks.step + j, float(d[j])
     return best, best_d
 
 
@@ -138,63 +174,153 @@ def streamed_kcenter(
     points_of: PointsFn,
     dim: int,
     *,
-    memory_budget: int,
+    memory_budget: int | None = None,
+    chunk_rows: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy K-Center without the full matrix: points are recomputed chunk by chunk.
+    """Greedy K-Center over the points of ``reps`` without their full matrix (at least one center).
 
-    Chunks that fit ``memory_budget`` are kept; the rest are recomputed at every pick, so the
-    cost grows to ``k`` passes of ``points_of`` over what does not fit.  Returns the picks
-    (indices into ``reps``) and their squared radii, stopping early at the first zero radius.
+    Points are computed on the fixed grid of ``chunk_rows`` consecutive rows (see
+    :func:`grouped_kcenter`), a few passes per run (see :func:`_streamed`); ``memory_budget`` is
+    accepted for compatibility (the active set's size follows the kernel's rule).  Returns the
+    picks (indices into ``reps``) and their squared radii, stopping early at the first zero radius.
+    """
+    blocks = _Blocks(points_of, np.asarray(reps, dtype=np.int64), int(chunk_rows) if chunk_rows else _chunk_rows(dim))
+    return _streamed(blocks, np.asarray(centers, dtype=bool), int(k), dim)
+
+
+def _streamed(blocks: _Blocks, centers: np.ndarray, k: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Active-set greedy K-Center over streamed batches; exactly the kernel's picks and radii.
+
+    Invariant: ``u[i]`` is an upper bound of row ``i``'s squared distance to its nearest center
+    (min over a subset of the centers, each term the kernels' exact formula; ``-1`` for
+    centers).  Min distances only decrease as centers are added, so a stale value stays an
+    upper bound.  One pass over the batches (1) brings every outside row up to date with the
+    picks made since the previous pass (the first pass: every row against the initial centers,
+    or a strided subset of them when there are many), and (2) keeps the float64 points of the
+    ``size`` rows with the largest bounds: the active set.  Active rows are then made exact
+    (the remaining initial centers) and stay exact (every pick updates them).  The best active
+    row (lowest row on ties, ``active`` is ascending) is the true farthest row when it beats
+    every outside bound: strictly, or equal to the largest outside bound ``outside`` and below
+    the lowest outside row holding it (an outside row can only tie it there, and would lose
+    the tie).  Then it is picked; otherwise the active set doubles and one more pass runs.  If
+    the bounds never help, the active set grows to every row, so the run always ends; with
+    ``S`` initial active rows it makes at most ``2 + log2(n / S)`` passes.
     """
     from .. import kernels
 
-    n = reps.size
-    step = _chunk_rows(dim)
-    starts = list(range(0, n, step))
-    cache: dict[int, np.ndarray] = {}
-    cached_bytes = 0
-
-    def chunk(start: int) -> np.ndarray:
-        nonlocal cached_bytes
-        if start in cache:
-            return cache[start]
-        block = points_of(reps[start : start + step])
-        if cached_bytes + block.nbytes <= memory_budget:
-            cache[start] = block
-            cached_bytes += block.nbytes
-        return block
-
-    def point(j: int) -> np.ndarray:
-        start = (j // step) * step  # from its chunk, so it is bit-identical to the row used there
-        return chunk(start)[j - start : j - start + 1]
-
-    nearest = np.full(n, np.inf)
+    n = blocks.n
     center_idx = np.flatnonzero(centers)
-    if center_idx.size:
-        center_points = np.concatenate(
-            [chunk(s)[centers[s : s + step]] for s in starts if centers[s : s + step].any()]
-        )
-        for c0 in range(0, center_points.shape[0], step):
-            block = center_points[c0 : c0 + step]
-            for start in starts:
-                d, _ = kernels.nearest_sq_distances(chunk(start), block)
-                np.minimum(nearest[start : start + step], d, out=nearest[start : start + step])
-    nearest[centers] = -np.inf
+    if center_idx.size == 0:
+        raise ValueError("the streamed K-Center needs at least one center")
+    step = blocks.step
+    cpts = np.empty((center_idx.size, dim))
+    for q in np.unique(center_idx // step):
+        sel = center_idx[(center_idx // step) == q]
+        cpts[np.searchsorted(center_idx, sel)] = blocks(int(q))[sel - q * step]
+    n_first = center_idx.size if center_idx.size <= 2 * _SCREEN_FIRST else _SCREEN_FIRST
+    first = np.zeros(center_idx.size, dtype=bool)
+    first[np.linspace(0, center_idx.size - 1, n_first).round().astype(np.int64)] = True
+    rest_pts = cpts[~first]
 
-    picks, radii = [], []
-    for _ in range(k):
-        j = int(np.argmax(nearest))
-        radius = float(nearest[j])
-        if not radius > 0:
-            break
-        picks.append(j)
-        radii.append(radius)
-        nearest[j] = -np.inf
-        new = point(j)
-        for start in starts:
-            d, _ = kernels.nearest_sq_distances(chunk(start), new)
-            np.minimum(nearest[start : start + step], d, out=nearest[start : start + step])
+    u = np.full(n, np.inf)
+    u[centers] = -1.0
+    complete = np.zeros(n, dtype=bool)  # every initial center applied
+    is_active = np.zeros(n, dtype=bool)
+    size = min(n, max(_ACTIVE_MIN, _ACTIVE_PER_PICK * k, n // 64))
+    picks: list[int] = []
+    radii: list[float] = []
+    new_pts: list[np.ndarray] = []  # picks since the last pass
+    first_pass = True
+    while len(picks) < k:
+        active, act_pts = _pass(blocks, u, is_active, size, first_pass, cpts[first], new_pts, dim)
+        if first_pass and rest_pts.shape[0] == 0:
+            complete[:] = True
+        first_pass, new_pts = False, []
+        is_active[:] = False
+        is_active[active] = True
+        outside_mask = (u >= 0) & ~is_active
+        if outside_mask.any():
+            outside = float(u[outside_mask].max())
+            outside_first = int(np.flatnonzero(outside_mask & (u == outside))[0])
+        else:
+            outside, outside_first = -np.inf, n
+        stale = np.flatnonzero(~complete[active] & (u[active] >= 0))
+        if stale.size:
+            d = kernels.nearest_sq_distances(act_pts[stale], rest_pts)[0]
+            rows = active[stale]
+            u[rows] = np.minimum(u[rows], d)
+        complete[active] = True
+        while len(picks) < k:
+            values = u[active]
+            best = int(np.argmax(values)) if active.size else 0
+            top = float(values[best]) if active.size else -np.inf
+            if top <= 0.0 and outside <= 0.0:  # only duplicates of centers are left
+                return np.asarray(picks, dtype=np.int64), np.asarray(radii)
+            j = int(active[best]) if active.size else n
+            if not (top > outside or (top == outside and j < outside_first)):
+                break  # an outside row might be as far: a larger active set, one more pass
+            picks.append(j)
+            radii.append(top)
+            u[j] = -1.0
+            new_pts.append(act_pts[best].copy())
+            if len(picks) < k:
+                d = kernels.nearest_sq_distances(act_pts, act_pts[best : best + 1])[0]
+                u[active] = np.minimum(u[active], d)  # centers and picks stay at -1
+        size = min(n, 2 * size)
     return np.asarray(picks, dtype=np.int64), np.asarray(radii)
+
+
+def _pass(
+    blocks: _Blocks, u: np.ndarray, is_active: np.ndarray, size: int, first_pass: bool,
+    first_centers: np.ndarray, new_pts: list[np.ndarray], dim: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One pass over the batches: update the outside bounds, return the ``size`` rows with the
+    largest bounds (ascending) and their float64 points."""
+    from .. import kernels
+
+    news = np.array(new_pts) if new_pts else None
+    cap = size + blocks.step
+    buf_rows = np.empty(cap, dtype=np.int64)
+    buf_pts = np.empty((cap, dim))
+    filled = 0
+    thresh = -np.inf
+    for q in range(blocks.count):
+        lo = q * blocks.step
+        pts = np.asarray(blocks(q), dtype=np.float64)
+        rows = np.arange(lo, lo + pts.shape[0])
+        if first_pass:
+            live = np.flatnonzero(u[rows] >= 0)
+            if live.size:
+                u[rows[live]] = kernels.nearest_sq_distances(pts[live], first_centers)[0]
+        elif news is not None:
+            live = np.flatnonzero((u[rows] >= 0) & ~is_active[rows])
+            if live.size:
+                d = kernels.nearest_sq_distances(pts[live], news)[0]
+                u[rows[live]] = np.minimum(u[rows[live]], d)
+        keep = np.flatnonzero((u[rows] >= 0) & (u[rows] >= thresh))
+        if filled + keep.size > cap:
+            filled, thresh = _prune(u, buf_rows, buf_pts, filled, size)
+            keep = keep[u[rows[keep]] >= thresh]
+        buf_rows[filled : filled + keep.size] = rows[keep]
+        buf_pts[filled : filled + keep.size] = pts[keep]
+        filled += keep.size
+    if filled > size:
+        filled, _ = _prune(u, buf_rows, buf_pts, filled, size)
+    order = np.argsort(buf_rows[:filled], kind="stable")
+    return buf_rows[:filled][order], buf_pts[:filled][order]
+
+
+def _prune(u: np.ndarray, rows: np.ndarray, pts: np.ndarray, filled: int, size: int) -> tuple[int, float]:
+    """Keep (in place, at the front) the ``size`` buffered rows with the largest bounds; return
+    the new fill and the smallest bound kept."""
+    if filled <= size:
+        return filled, (float(u[rows[:filled]].min()) if filled else -np.inf)
+    bounds = u[rows[:filled]]
+    top = np.argpartition(bounds, filled - size)[filled - size :]
+    top.sort()
+    rows[:size] = rows[top]
+    pts[:size] = pts[top]
+    return size, float(bounds[top].min())
 
 
 def _chunk_rows(dim: int) -> int:

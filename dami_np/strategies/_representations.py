@@ -5,18 +5,36 @@ a row is the flattened ``W(x)`` (C*d), optionally followed by ``b(x)`` (``bias``
 predicted class's row ``[W_yhat(x), b_yhat(x)]`` (``rows="predicted"``), optionally scaled to
 unit norm (``normalize``).
 
-Two facts make it cheap:
+What makes it cheap:
 
 - rows with the same activation pattern share ``W(x)`` and ``b(x)`` (with ``rows="predicted"``
-  also the same predicted class is needed), so only one row per group is computed;
-- with one hidden layer, ``W(x) = A2 diag(a(x)) A1`` (``A1 = coefs_[0].T`` (H, d),
-  ``A2 = coefs_[1].T`` (C, H), ``a`` the 0/1 pattern), so the representation is ``u(x) @ B``
-  for a fixed matrix ``B`` and a vector ``u(x)`` built from ``a(x)``.  With ``B B^T = F F^T``
+  also the same predicted class is needed), so only one row per group is computed; a point is
+  computed from the row's stored pattern alone (masks from ``activation_patterns``, never a
+  second forward pass), so it is a function of its group;
+- ``W(x) = A(x) W_1`` with ``A(x) = W_L D_{L-1} W_{L-1} ... W_2 D_1`` (C x H_1; ``W_l =
+  coefs_[l-1].T``, ``D_l`` the 0/1 pattern of hidden layer ``l``).  ``A(x)`` is built per chunk
+  of rows from the output side as GEMMs: ``mask_{L-1} (m, H) @ K (H, C*H')`` with ``K[j] =
+  outer(W_L[:, j], W_{L-1}[j, :])``, then per further layer an elementwise mask and one
+  ``(m*C, H) @ (H, H')`` product; ``b(x)`` is the masked forward pass of the intercepts.
+  Points are computed in the model's dtype (float32 for the default ``MLPClassifier``; the
+  kernels are exact on float32 input);
+- the W_1 Gram factor (``method="factor"``, any depth): with ``W_1 W_1^T = F F^T`` (``F`` = U S
+  from the SVD of ``W_1``, H_1 x r, ``r = rank(W_1) <= min(d, H_1)``), ``||A(x) W_1 - A(y)
+  W_1||_F = ||A(x) F - A(y) F||_F`` and the norms agree too, so ``A(x) F`` (C x r, followed by
+  ``b(x)``) has exactly the pairwise distances of ``W(x)`` in ``C*r`` instead of ``C*d``
+  dimensions.  ``"auto"`` uses it when ``r < d`` (a first hidden layer narrower than the input);
+- with one hidden layer, ``W(x) = A2 diag(a(x)) A1`` (``A1 = coefs_[0].T`` (H, d), ``A2 =
+  coefs_[1].T`` (C, H), ``a`` the 0/1 pattern), so the representation is ``u(x) @ B`` for a
+  fixed matrix ``B`` and a vector ``u(x)`` built from ``a(x)``.  With ``B B^T = F F^T``
   (eigendecomposition, tiny negative eigenvalues clipped, rank-deficient directions dropped)
   the vectors ``u(x) @ F`` have exactly the same pairwise distances and norms as the
-  representation itself, in ``rank(B) <= H (+1)`` dimensions instead of C*d.  For
-  ``rows="all"`` this is ``||W(x)-W(y)||_F^2 = (a-a')^T [(A2^T A2) * (A1 A1^T)] (a-a')``, plus
-  ``(A2^T A2) * (b1 b1^T)`` for the bias part.
+  representation itself, in ``rank(B) <= H (+1)`` dimensions instead of C*d (``"embedding"``,
+  float64).  For ``rows="all"`` this is ``||W(x)-W(y)||_F^2 = (a-a')^T [(A2^T A2) * (A1 A1^T)]
+  (a-a')``, plus ``(A2^T A2) * (b1 b1^T)`` for the bias part.
+
+Rows are computed in consecutive batches of ``chunk_rows`` (a function of the model's shape
+only): a BLAS product gives a row bits that may depend on the other rows of its batch, so
+K-Center evaluates its points on one fixed grid of batches, in memory and when streaming alike.
 """
 
 from __future__ import annotations
@@ -25,10 +43,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DamiRepresentation", "group_ids", "last_layer_inputs"]
+__all__ = ["DamiRepresentation", "group_ids", "last_layer_inputs", "model_logits"]
 
-_CHUNK_BYTES = 64 * 2**20
-METHODS = ("auto", "embedding", "direct")
+_CHUNK_BYTES = 16 * 2**20  # intermediates of one batch of rows
+METHODS = ("auto", "embedding", "factor", "direct")
 ROWS = ("all", "predicted")
 
 
@@ -69,10 +87,12 @@ def last_layer_inputs(model: Any, X: np.ndarray, *, needs: str) -> np.ndarray:
 class DamiRepresentation:
     """The DAMI representation of the rows of ``X`` under a fitted ``model``.
 
-    ``points(rows)`` gives the (len(rows), dim) float64 representation of the given rows (or
-    its exact embedding, see the module docstring); ``groups(rows)`` ids that are equal for
-    rows with equal representation.  ``method``: "embedding" (one hidden layer only), "direct"
-    (``model.local_linear``) or "auto" (the embedding when it has fewer dimensions).
+    ``points(rows)`` gives the (len(rows), dim) representation of the given rows (or an exact
+    embedding with the same pairwise distances, see the module docstring), float64 unless
+    ``dtype`` says otherwise; ``dtype`` (attribute) is the precision it is computed in;
+    ``groups(rows)`` ids that are equal for rows with equal representation.  ``method``:
+    "embedding" (one hidden layer only), "factor" (the W_1 Gram factor, at least one hidden
+    layer), "direct" (``W(x)`` itself) or "auto" (the one with the fewest dimensions).
     """
 
     def __init__(
@@ -102,17 +122,50 @@ class DamiRepresentation:
         self.predicted = (
             np.argmax(model_logits(model, X), axis=1).astype(np.int64) if rows == "predicted" else None
         )
-        per_class = self.n_features + (1 if self.bias else 0)
-        self.direct_dim = per_class * (self.n_classes if rows == "all" else 1)
+        self._per_class = 1 if rows == "predicted" else self.n_classes
+        self.direct_dim = (self.n_features + (1 if self.bias else 0)) * self._per_class
+        if method == "embedding" and self.n_hidden != 1:
+            raise ValueError(f"method='embedding' needs exactly one hidden layer, the model has {self.n_hidden}")
+        if method == "factor" and self.n_hidden < 1:
+            raise ValueError("method='factor' needs at least one hidden layer, the model has none")
         self.factor: np.ndarray | None = None
-        if method != "direct" and self.n_hidden == 1:
+        if method in ("auto", "embedding") and self.n_hidden == 1:
             factor = _embedding_factor(model, self.bias, rows)
             if method == "embedding" or factor.shape[1] < self.direct_dim:
                 self.factor = factor
-        elif method == "embedding":
-            raise ValueError(f"method='embedding' needs exactly one hidden layer, the model has {self.n_hidden}")
-        self.method = "embedding" if self.factor is not None else "direct"
-        self.dim = int(self.factor.shape[1]) if self.factor is not None else self.direct_dim
+        compute = np.result_type(*[np.asarray(W).dtype for W in model.coefs_])
+        compute = compute if compute in (np.float32, np.float64) else np.dtype(np.float64)
+        if self.factor is not None:
+            self.method, self.dtype = "embedding", np.dtype(np.float64)
+            self.dim = int(self.factor.shape[1])
+            self.chunk_rows = max(1, _CHUNK_BYTES // (8 * (self.factor.shape[0] + self.dim)))
+            return
+        self.dtype = np.dtype(compute)
+        self._coefs = [np.ascontiguousarray(W, dtype=self.dtype) for W in model.coefs_]
+        self._intercepts = [np.ascontiguousarray(b, dtype=self.dtype) for b in model.intercepts_]
+        right = None  # (H_1, r): W_1 itself (direct) or its Gram factor
+        self.method = "direct"
+        if self.n_hidden >= 1:
+            W1 = np.asarray(model.coefs_[0], dtype=np.float64).T  # (H_1, d)
+            if method == "factor" or (method == "auto" and min(W1.shape) < self.n_features):
+                right = _gram_factor(W1)
+                if method == "factor" or right.shape[1] < self.n_features:
+                    self.method = "factor"
+                else:
+                    right = None
+            if right is None:
+                right = W1
+            self._right = np.ascontiguousarray(right, dtype=self.dtype)
+        self._r = int(self._right.shape[1]) if self.n_hidden >= 1 else self.n_features
+        self.dim = (self._r + (1 if self.bias else 0)) * self._per_class
+        widths = [int(W.shape[1]) for W in model.coefs_[:-1]]
+        if self.n_hidden >= 2:  # first step as one GEMM: K[j] = outer(W_L[:, j], W_{L-1}[j, :])
+            self._K = _outer_step(self._coefs[-1], self._coefs[-2].T)
+        elif self.n_hidden == 1:
+            self._K = _outer_step(self._coefs[-1], self._right)
+        inner = max([self._per_class * w for w in widths] + [self.dim, 1])
+        per_row = self.dtype.itemsize * (sum(widths) + 2 * inner + self.dim) + sum(widths)
+        self.chunk_rows = max(1, _CHUNK_BYTES // per_row)
 
     def groups(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Group ids of ``rows`` (default: all): same activation pattern (and predicted class)."""
@@ -120,19 +173,28 @@ class DamiRepresentation:
         extra = None if self.predicted is None else self.predicted[sel]
         return group_ids(self.patterns[sel], extra)
 
-    def points(self, rows: np.ndarray) -> np.ndarray:
-        """(len(rows), dim) float64 points of ``rows`` (positions into ``X``), chunk by chunk."""
+    def points(self, rows: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+        """(len(rows), dim) points of ``rows`` (positions into ``X``) in ``dtype`` (default float64).
+
+        Rows are computed in consecutive batches of ``chunk_rows`` from the start of ``rows``.
+        """
         rows = np.asarray(rows, dtype=np.int64)
-        out = np.empty((rows.size, self.dim), dtype=np.float64)
-        if self.factor is not None:
-            self._embedded(rows, out)
-        else:
-            step = max(1, _CHUNK_BYTES // (8 * max(self.direct_dim, self.n_classes * self.n_features, 1)))
-            for start in range(0, rows.size, step):
-                out[start : start + step] = self._direct(rows[start : start + step])
-        if self.normalize:
-            norms = np.sqrt(np.einsum("ij,ij->i", out, out))
-            np.divide(out, norms[:, None], out=out, where=norms[:, None] > 0)
+        dtype = np.dtype(dtype)
+        out = np.empty((rows.size, self.dim), dtype=dtype)
+        step = self.chunk_rows
+        scratch = None if dtype == self.dtype else np.empty((min(step, rows.size), self.dim), dtype=self.dtype)
+        for start in range(0, rows.size, step):
+            chunk = rows[start : start + step]
+            target = out[start : start + chunk.size] if scratch is None else scratch[: chunk.size]
+            if self.factor is not None:
+                self._embedded(chunk, target)
+            else:
+                self._chain(chunk, target)
+            if self.normalize:
+                norms = np.sqrt(np.einsum("ij,ij->i", target, target))
+                np.divide(target, norms[:, None], out=target, where=norms[:, None] > 0)
+            if scratch is not None:
+                out[start : start + chunk.size] = target
         return out
 
     def points_stable(self, rows: np.ndarray) -> np.ndarray:
@@ -144,36 +206,96 @@ class DamiRepresentation:
             lambda start, stop: self.points(np.arange(start, stop, dtype=np.int64)), self.X.shape[0], rows
         )
 
+    def _masks(self, rows: np.ndarray) -> list[np.ndarray]:
+        """0/1 masks (len(rows), H_l) of every hidden layer, in the compute dtype, from the stored patterns."""
+        widths = [int(W.shape[1]) for W in self.model.coefs_[:-1]]
+        bits = np.unpackbits(self.patterns[rows], axis=1, count=sum(widths))
+        masks, at = [], 0
+        for w in widths:
+            masks.append(bits[:, at : at + w].astype(self.dtype))
+            at += w
+        return masks
+
+    def _chain(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """``[A(x) @ right (flattened), b(x)]`` of ``rows`` into ``out`` (m, dim), compute dtype."""
+        m, C, L = rows.size, self._per_class, self.n_hidden + 1
+        coefs, r = self._coefs, self._r
+        masks = self._masks(rows)
+        cls = self.predicted[rows] if self.rows == "predicted" else None
+        wpart = out if not self.bias else np.empty((m, C * r), dtype=self.dtype)
+        if self.n_hidden == 0:
+            W = coefs[0].T  # (C_all, d): one global linear map
+            wpart[...] = W[cls] if cls is not None else W.reshape(1, -1)
+        elif cls is not None:  # one class per row: vectors, (m, H) @ (H, H') products
+            P = coefs[-1].T[cls] * masks[-1]
+            for layer in range(L - 1, 1, -1):  # W_layer = coefs[layer - 1].T, then the mask of layer - 1
+                P = P @ coefs[layer - 1].T
+                P *= masks[layer - 2]
+            np.matmul(P, self._right, out=wpart)
+        elif self.n_hidden == 1:
+            np.matmul(masks[0], self._K, out=wpart)
+        else:
+            R = masks[-1] @ self._K  # (m, C * H_{L-2})
+            for layer in range(L - 2, 1, -1):  # mask of hidden layer `layer`, then W_layer
+                R = R.reshape(m, C, -1)
+                R *= masks[layer - 1][:, None, :]
+                R = R.reshape(m * C, -1) @ coefs[layer - 1].T
+            R = R.reshape(m, C, -1)
+            R *= masks[0][:, None, :]
+            np.matmul(R.reshape(m * C, -1), self._right, out=wpart.reshape(m * C, r))
+        if self.bias:
+            out[:, : C * r] = wpart
+            out[:, C * r :] = self._bias(masks, cls, m)
+
+    def _bias(self, masks: list[np.ndarray], cls: np.ndarray | None, m: int) -> np.ndarray:
+        """``b(x)``: the forward pass of the intercepts through the rows' masks ((m, C) or (m, 1))."""
+        coefs, intercepts = self._coefs, self._intercepts
+        if self.n_hidden == 0:
+            b = np.broadcast_to(intercepts[0], (m, intercepts[0].size))
+        else:
+            beta = intercepts[0] * masks[0]
+            for layer in range(1, self.n_hidden):
+                beta = beta @ coefs[layer]
+                beta += intercepts[layer]
+                beta *= masks[layer]
+            b = beta @ coefs[-1]
+            b += intercepts[-1]
+        return b[np.arange(m), cls][:, None] if cls is not None else b
+
     def _embedded(self, rows: np.ndarray, out: np.ndarray) -> None:
-        """``u(x) @ F`` for ``rows`` into ``out``, through one reused (chunk, H [+1]) buffer."""
+        """``u(x) @ F`` for ``rows`` into ``out``, through one (chunk, H [+1]) buffer."""
         H = int(self.model.coefs_[0].shape[1])
         width = self.factor.shape[0]
-        step = max(1, _CHUNK_BYTES // (8 * width))
-        u = np.empty((min(step, rows.size), width))
+        m = rows.size
+        buf = np.empty((m, width))
         A2T = np.asarray(self.model.coefs_[1], dtype=np.float64).T if self.rows == "predicted" else None
         b2 = np.asarray(self.model.intercepts_[1], dtype=np.float64)
-        for start in range(0, rows.size, step):
-            chunk = rows[start : start + step]
-            m = chunk.size
-            buf = u[:m]
-            buf[:, :H] = np.unpackbits(self.patterns[chunk], axis=1, count=H)
-            if A2T is not None:
-                cls = self.predicted[chunk]
-                buf[:, :H] *= A2T[cls]
-                if self.bias:
-                    buf[:, H] = b2[cls]
-            elif self.bias:
-                buf[:, H] = 1.0
-            np.matmul(buf, self.factor, out=out[start : start + m])
-
-    def _direct(self, rows: np.ndarray) -> np.ndarray:
-        W, b = self.model.local_linear(self.X[rows])
-        m = rows.size
-        if self.rows == "predicted":
+        buf[:, :H] = np.unpackbits(self.patterns[rows], axis=1, count=H)
+        if A2T is not None:
             cls = self.predicted[rows]
-            W, b = W[np.arange(m), cls][:, None, :], b[np.arange(m), cls][:, None]
-        parts = [W.reshape(m, -1)] + ([b] if self.bias else [])
-        return np.concatenate(parts, axis=1).astype(np.float64, copy=False)
+            buf[:, :H] *= A2T[cls]
+            if self.bias:
+                buf[:, H] = b2[cls]
+        elif self.bias:
+            buf[:, H] = 1.0
+        np.matmul(buf, self.factor, out=out)
+
+
+def _outer_step(out_w: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """K (H, C * r) with ``K[j] = outer(W_L[:, j], right[j, :])``; ``out_w`` = ``coefs_[-1]`` (H, C)."""
+    K = out_w[:, :, None] * right[:, None, :]
+    return np.ascontiguousarray(K.reshape(out_w.shape[0], -1))
+
+
+def _gram_factor(W1: np.ndarray) -> np.ndarray:
+    """``F`` (H_1, r) with ``F F^T = W_1 W_1^T``: ``U S`` of the SVD of ``W_1`` (float64), directions
+    with singular values below rounding level dropped (``r = rank(W_1) <= min(H_1, d)``)."""
+    U, s, _ = np.linalg.svd(W1, full_matrices=False)
+    tol = (float(s[0]) if s.size else 0.0) * max(W1.shape) * np.finfo(np.float64).eps
+    keep = s > tol
+    if not keep.any():
+        return np.zeros((W1.shape[0], 1))
+    return U[:, keep] * s[keep]
 
 
 def _embedding_factor(model: Any, bias: bool, rows: str) -> np.ndarray:
