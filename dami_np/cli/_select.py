@@ -38,6 +38,8 @@ def run_select(args: argparse.Namespace) -> int:
     text_columns = (args.label,) + ((args.id,) if args.id else ())
     table = read_table(args.table, text_columns=text_columns, sep=parse_separator(args.sep), na_values=na_values,
                        encoding=args.encoding, decimal=args.decimal)
+    if plan is not None:
+        plan.check_table(table.frame, table.source)  # type: ignore[attr-defined]
     report = pick_from_frame(
         table.frame,
         label=args.label,

@@ -238,6 +238,28 @@ class SelectPlan:
             terminal = False
         return terminal or verbosity() >= VERBOSE
 
+    def check_table(self, frame: pd.DataFrame, source: str) -> None:
+        """Before any work: the sheet's report columns must not collide with the table's columns, and
+        the table must have the columns the ``--model`` was trained on among its features."""
+        if self.round.saved is not None:
+            from ._columns import feature_columns
+
+            args = self.args
+            columns = [str(c) for c in frame.columns]
+            if args.label in columns and (args.id is None or args.id in columns):
+                features = [args.features] if isinstance(args.features, str) else args.features
+                exclude = [args.exclude] if isinstance(args.exclude, str) else args.exclude
+                chosen = feature_columns(columns, label=args.label, id_column=args.id, features=features,
+                                         exclude=exclude, source=source)
+                self.round.check_columns(chosen)
+        if self.sheet is not None and self.sheet_format == "table":
+            from .._sheet import check_sheet_names
+
+            try:
+                check_sheet_names([str(c) for c in frame.columns], source)
+            except ValueError as error:
+                raise CliError(str(error)) from None
+
     def select(self, X: pd.DataFrame, y: pd.Series, budget: int, strategy: str, seed: int, source: str) -> pd.DataFrame:
         """One round through ``dami_np.select`` with this round's model (see the module docstring)."""
         import dami_np
