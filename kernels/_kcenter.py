@@ -4,9 +4,10 @@ Two methods, same algorithm on the same distances (see :mod:`._rowdist`), identi
 and radii, bit for bit:
 
 * ``"auto"``: with Numba, nearest initial centers by a BLAS screen, then picks over an
-  active set of rows whose bounds can still win (:mod:`._kcenter_screened`); small
-  problems (less work than a kernel's first call) and runs without Numba use the NumPy
-  passes. ``"screened"`` is accepted as another name for it.
+  active set of rows whose bounds can still win (:mod:`._kcenter_screened`); for
+  ``D <= 8``, k-d tree cells whose exact box bounds skip the rows a new center cannot
+  reach (:mod:`._kcenter_cells`). Small problems (less work than a kernel's first call)
+  and runs without Numba use the NumPy passes. ``"screened"`` is another name for it.
 * ``"numpy"``: pure NumPy, one pass over the rows per center (:mod:`._kcenter_numpy`).
 
 Extra memory is O(n) plus the center vectors in float64 ((|centers| + k) x D).
@@ -19,6 +20,7 @@ import operator
 import numpy as np
 
 from . import _numba_policy as _policy
+from ._kcenter_cells import MAX_DIM, kcenter_cells
 from ._kcenter_numpy import kcenter_numpy
 from ._kcenter_screened import kcenter_screened
 from ._rowdist import LANES
@@ -28,6 +30,7 @@ __all__ = ["kcenter_greedy", "METHODS"]
 
 METHODS = ("auto", "numpy")
 _ALIASES = {"screened": "auto"}
+_CELLS_MAX_DIM = MAX_DIM  # "auto" uses the k-d tree cells up to this D (they are exact up to 32)
 
 
 def _check_k(k: object) -> int:
@@ -80,6 +83,8 @@ def kcenter_greedy(
         picks, radii = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     elif method == "numpy" or not _policy.use_kernels(work):
         picks, radii = kcenter_numpy(x, kk, cmask)
+    elif x.shape[1] <= min(_CELLS_MAX_DIM, LANES):
+        picks, radii = kcenter_cells(x, kk, cmask)
     else:
         picks, radii = kcenter_screened(x, kk, cmask)
     return (picks, radii) if return_radii else picks

@@ -9,7 +9,9 @@ exactly like this, and is therefore bit-identical across paths and thread counts
   float32 input); ``t_j = x_j - c_j`` and ``t_j * t_j`` are rounded in float64;
 * squares are accumulated in ``LANES`` (= 32) float64 partial sums: lane ``l`` adds the
   terms ``j = l, l + 32, l + 64, ...`` in increasing ``j`` order;
-* the 32 lanes are summed sequentially, lane 0 first.
+* the 32 lanes are summed sequentially, lane 0 first. With ``D <= 32`` that is simply the
+  squares summed in increasing ``j`` (unused lanes hold +0.0, which adds nothing), and the
+  kernels compute it that way.
 
 Fixed independent lanes let LLVM vectorize the loop without ``fastmath`` (no
 reassociation is needed), and float64 accumulation keeps float32 data accurate. The result
@@ -38,6 +40,12 @@ _NUMPY_CHUNK_ELEMS = 1 << 20
 def sq_dist(x, c, acc):  # pragma: no cover - compiled into the kernels
     """Squared distance of row ``x`` to float64 vector ``c``; ``acc`` is a (LANES,) scratch."""
     d = c.shape[0]
+    if d <= LANES:  # every term has its own lane, the rest stay 0 (adding +0.0 changes nothing)
+        s = 0.0
+        for j in range(d):
+            t = x[j] - c[j]
+            s += t * t
+        return s
     nb = d // LANES
     for lane in range(LANES):
         acc[lane] = 0.0

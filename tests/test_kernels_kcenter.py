@@ -8,7 +8,7 @@ import pytest
 from dami_np import kernels as K
 from dami_np.kernels import _kcenter_screened as KS
 
-from test_kernels_reference import JIT, kernel_paths, needs_jit, ref_kcenter, ref_pairwise  # noqa: F401
+from test_kernels_reference import JIT, engine, engines, kernel_paths, needs_jit, ref_kcenter, ref_pairwise  # noqa: F401
 
 # With NUMBA_DISABLE_JIT=1 the kernel bodies run as Python: NumPy scalars then warn where the
 # compiled code silently wraps (the row hash) or makes NaN on purpose (the finite scan).
@@ -16,7 +16,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered in scalar:RuntimeWarning"
 )
 
-METHODS = K.METHODS
 
 
 def _gauss(n, d, dtype, seed=0):
@@ -37,11 +36,12 @@ def _dupes(n, d, n_unique, dtype, seed=2):
 
 def _check_all_methods(x, k, centers):
     ref_p, ref_r = ref_kcenter(x, k, centers)
-    for m in METHODS:
-        p, r = K.kcenter_greedy(x, k, centers, return_radii=True, method=m)
+    for m, engine in engines(np.asarray(x).shape[1]):
+        with engine:
+            p, r = K.kcenter_greedy(x, k, centers, return_radii=True, method=m)
         assert p.dtype == np.int64 and r.dtype == np.float64
-        np.testing.assert_array_equal(p, ref_p, err_msg=f"method={m}")
-        np.testing.assert_array_equal(r, ref_r, err_msg=f"method={m}")
+        np.testing.assert_array_equal(p, ref_p, err_msg=f"method={m} {engine}")
+        np.testing.assert_array_equal(r, ref_r, err_msg=f"method={m} {engine}")
     return ref_p, ref_r
 
 
@@ -88,27 +88,30 @@ def test_duplicates_without_centers():
 
 def test_all_equal_rows():
     x = np.ones((30, 5), dtype=np.float32)
-    for m in METHODS:
-        p, r = K.kcenter_greedy(x, 7, [3, 4], return_radii=True, method=m)
-        np.testing.assert_array_equal(p, [0, 1, 2, 5, 6, 7, 8])
-        assert (r == 0).all()
-        p, r = K.kcenter_greedy(x, 3, None, return_radii=True, method=m)
-        np.testing.assert_array_equal(p, [0, 1, 2])
-        assert (r == 0).all()
+    for m, engine in engines(5):
+        with engine:
+            p, r = K.kcenter_greedy(x, 7, [3, 4], return_radii=True, method=m)
+            np.testing.assert_array_equal(p, [0, 1, 2, 5, 6, 7, 8])
+            assert (r == 0).all()
+            p, r = K.kcenter_greedy(x, 3, None, return_radii=True, method=m)
+            np.testing.assert_array_equal(p, [0, 1, 2])
+            assert (r == 0).all()
 
 
-def test_n_equals_one_and_k_zero():
-    x = np.array([[1.0, 2.0]])
-    for m in METHODS:
-        p, r = K.kcenter_greedy(x, 1, method=m, return_radii=True)
-        np.testing.assert_array_equal(p, [0])
-        np.testing.assert_array_equal(r, [0.0])
-        p = K.kcenter_greedy(x, 0, [0], method=m)
-        assert p.dtype == np.int64 and p.shape == (0,)
-        p, r = K.kcenter_greedy(x, 0, return_radii=True, method=m)
-        assert p.shape == (0,) and r.shape == (0,) and r.dtype == np.float64
-        with pytest.raises(ValueError, match="k=1 exceeds.*1 rows - 1 centers = 0"):
-            K.kcenter_greedy(x, 1, [0], method=m)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_n_equals_one_and_k_zero(dtype):
+    x = np.array([[1.0, 2.0]], dtype=dtype)
+    for m, engine in engines(2):
+        with engine:
+            p, r = K.kcenter_greedy(x, 1, method=m, return_radii=True)
+            np.testing.assert_array_equal(p, [0])
+            np.testing.assert_array_equal(r, [0.0])
+            p = K.kcenter_greedy(x, 0, [0], method=m)
+            assert p.dtype == np.int64 and p.shape == (0,)
+            p, r = K.kcenter_greedy(x, 0, return_radii=True, method=m)
+            assert p.shape == (0,) and r.shape == (0,) and r.dtype == np.float64
+            with pytest.raises(ValueError, match="k=1 exceeds.*1 rows - 1 centers = 0"):
+                K.kcenter_greedy(x, 1, [0], method=m)
 
 
 def test_k_equals_available_returns_every_other_row():
@@ -132,10 +135,11 @@ def test_empty_centers_and_mask_forms_agree():
     np.testing.assert_array_equal(ref, ref_p)
     mask = np.zeros(120, dtype=bool)
     mask[[3, 50, 77]] = True
-    for m in METHODS:
-        np.testing.assert_array_equal(
-            K.kcenter_greedy(x, 12, mask, method=m), K.kcenter_greedy(x, 12, [77, 3, 50], method=m)
-        )
+    for m, engine in engines(5):
+        with engine:
+            np.testing.assert_array_equal(
+                K.kcenter_greedy(x, 12, mask, method=m), K.kcenter_greedy(x, 12, [77, 3, 50], method=m)
+            )
 
 
 def test_first_pick_is_farthest_from_mean_with_radius():
@@ -154,9 +158,10 @@ def test_read_only_fortran_and_int_inputs():
     f = np.asfortranarray(x)
     centers = np.array([1, 2, 3])
     centers.flags.writeable = False
-    for m in METHODS:
-        np.testing.assert_array_equal(K.kcenter_greedy(ro, 25, centers, method=m), ref)
-        np.testing.assert_array_equal(K.kcenter_greedy(f, 25, centers, method=m), ref)
+    for m, engine in engines(12):
+        with engine:
+            np.testing.assert_array_equal(K.kcenter_greedy(ro, 25, centers, method=m), ref)
+            np.testing.assert_array_equal(K.kcenter_greedy(f, 25, centers, method=m), ref)
     xi = np.random.default_rng(3).integers(-20, 20, size=(100, 7))
     p = K.kcenter_greedy(xi, 15, [0])
     np.testing.assert_array_equal(p, K.kcenter_greedy(xi.astype(np.float64), 15, [0]))
@@ -182,7 +187,10 @@ def test_same_picks_with_one_and_two_threads(monkeypatch):
         for t in (1, min(2, _max_threads())):
             K.set_num_threads(t)
             assert K.get_num_threads() == t
-            results[t] = [K.kcenter_greedy(dup, 80, np.arange(0, 3500, 101), return_radii=True, method=m) for m in METHODS]
+            results[t] = []
+            for m, engine in engines(16):
+                with engine:
+                    results[t].append(K.kcenter_greedy(dup, 80, np.arange(0, 3500, 101), return_radii=True, method=m))
         for a, b in zip(*results.values()):
             np.testing.assert_array_equal(a[0], b[0])
             np.testing.assert_array_equal(a[1], b[1])
@@ -283,8 +291,10 @@ def test_screened_method_screens_centers_and_keeps_a_small_active_set(monkeypatc
     monkeypatch.setattr(KS, "_add_center_parallel", update_spy(KS._add_center_parallel))
     x = _blobs(60_000, 8, 50, np.float32)
     centers = np.arange(0, 60_000, 60)  # 1,000 initial centers
-    p, r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="auto")
-    ref_p, ref_r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="numpy")
+    with engine("screened"):  # 8 columns would go to the k-d tree cells
+        p, r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="auto")
+    with engine("cells"):  # checked against the naive reference below; much faster than "numpy" here
+        ref_p, ref_r = K.kcenter_greedy(x, 50, centers, return_radii=True, method="auto")
     np.testing.assert_array_equal(p, ref_p)
     np.testing.assert_array_equal(r, ref_r)
     assert screens[0] == KS._SCREEN_FIRST and sum(screens) >= 1000  # the rest applied to active rows only
@@ -319,6 +329,9 @@ def test_hash_collisions_never_merge_different_rows():
 
 
 # ---------------------------------------------------------------- screened method: hard cases
+_REFS: dict = {}
+
+
 @pytest.mark.skipif(not K.NUMBA_ENABLED, reason="the screened method is a Numba path")
 @pytest.mark.parametrize(
     "n, dim, n_centers, k, distinct",
@@ -348,10 +361,15 @@ def test_screened_equals_reference_with_small_active_sets(n, dim, n_centers, k, 
         points = points[rng.integers(0, distinct, size=n)].round(1)
     points = points.astype(dtype)
     centers = rng.choice(n, n_centers, replace=False)
-    picks, radii = K.kcenter_greedy(points, k, centers, return_radii=True, method="auto")
-    ref_p, ref_r = ref_kcenter(points, k, centers)
-    np.testing.assert_array_equal(picks, ref_p)
-    np.testing.assert_array_equal(radii, ref_r)
+    key = (n, dim, n_centers, k, distinct, np.dtype(dtype).name)
+    if key not in _REFS:  # the same data for both active-set sizes: one naive run
+        _REFS[key] = ref_kcenter(points, k, centers)
+    ref_p, ref_r = _REFS[key]
+    for m, engine in engines(dim):
+        with engine:
+            picks, radii = K.kcenter_greedy(points, k, centers, return_radii=True, method=m)
+        np.testing.assert_array_equal(picks, ref_p, err_msg=repr(engine))
+        np.testing.assert_array_equal(radii, ref_r, err_msg=repr(engine))
 
 
 @pytest.mark.parametrize(
@@ -376,3 +394,45 @@ def test_every_method_is_exact_at_extreme_magnitudes(scale):
     ref_d = ref_pairwise(x, x[centers])
     np.testing.assert_array_equal(d, ref_d.min(axis=1))
     np.testing.assert_array_equal(j, ref_d.argmin(axis=1))
+
+
+# ---------------------------------------------------------------- k-d tree cells (D <= 8): hard cases
+@pytest.mark.parametrize("dim", [1, 2, 3, 8])
+@pytest.mark.parametrize("layout", ["grid ties", "gaussian", "one far cluster"])
+@pytest.mark.parametrize("n_centers", [0, 1, 40])
+def test_cells_equal_reference(dim, layout, n_centers):
+    rng = np.random.default_rng(dim * 7 + n_centers)
+    n = 1500 if JIT else 300
+    if layout == "grid ties":  # integer grid: many equal distances and duplicate rows
+        x = rng.integers(0, 5, size=(n, dim)).astype(np.float64)
+    elif layout == "gaussian":
+        x = rng.standard_normal((n, dim)).astype(np.float32)
+    else:  # most rows in one tight blob, a few far away: deep, uneven tree
+        x = 1e-3 * rng.standard_normal((n, dim))
+        x[rng.choice(n, 20, replace=False)] += 50.0
+    centers = rng.choice(n, n_centers, replace=False)
+    k = min(n - n_centers, 120)
+    ref_p, ref_r = ref_kcenter(x, k, centers)
+    for m, engine in engines(dim):
+        with engine:
+            p, r = K.kcenter_greedy(x, k, centers, return_radii=True, method=m)
+        np.testing.assert_array_equal(p, ref_p, err_msg=repr(engine))
+        np.testing.assert_array_equal(r, ref_r, err_msg=repr(engine))
+
+
+@pytest.mark.skipif(not K.NUMBA_ENABLED, reason="the k-d tree is a Numba path")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kd_tree_leaves_are_small_boxes_or_equal_rows(dtype):
+    from dami_np.kernels import _kcenter_cells as CC
+
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.standard_normal((900, 3)), np.ones((200, 3))]).astype(dtype)  # 200 equal rows
+    perm = np.arange(len(x), dtype=np.int64)
+    starts = np.empty(len(x) + 1, dtype=np.int64)
+    ncell = CC._kd_build(x, 16, perm, starts)
+    assert sorted(perm.tolist()) == list(range(len(x)))  # a permutation
+    bounds = np.append(starts[:ncell], len(x))  # leaves come in row order
+    assert bounds[0] == 0 and (np.diff(bounds) > 0).all()
+    for s, e in zip(bounds[:-1], bounds[1:]):
+        rows = x[perm[s:e]]
+        assert e - s <= 16 or (rows == rows[0]).all()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from dami_np import kernels as K
 
-from test_kernels_reference import kernel_paths, ref_kcenter, ref_pairwise  # noqa: F401
+from test_kernels_reference import engines, kernel_paths, ref_kcenter, ref_pairwise  # noqa: F401
 
 # With NUMBA_DISABLE_JIT=1 the kernel bodies run as Python: NumPy scalars then warn where the
 # compiled code silently wraps (the row hash) or makes NaN on purpose (the finite scan).
@@ -45,10 +45,11 @@ def _problems(draw):
 def test_every_method_equals_reference(problem):
     x, k, centers = problem
     ref_p, ref_r = ref_kcenter(x, k, centers)
-    for m in K.METHODS:
-        p, r = K.kcenter_greedy(x, k, centers, return_radii=True, method=m)
-        np.testing.assert_array_equal(p, ref_p, err_msg=m)
-        np.testing.assert_array_equal(r, ref_r, err_msg=m)
+    for m, engine in engines(x.shape[1]):
+        with engine:
+            p, r = K.kcenter_greedy(x, k, centers, return_radii=True, method=m)
+        np.testing.assert_array_equal(p, ref_p, err_msg=f"{m} {engine}")
+        np.testing.assert_array_equal(r, ref_r, err_msg=f"{m} {engine}")
 
 
 @_SETTINGS

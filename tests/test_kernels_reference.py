@@ -24,6 +24,44 @@ JIT = P.JIT_ENABLED
 needs_jit = pytest.mark.skipif(not JIT, reason="large input: too slow with NUMBA_DISABLE_JIT=1 (covered with the JIT)")
 
 
+class _Engine:
+    """Context: route ``method="auto"`` to one engine (``"cells"``, ``"screened"``) or leave it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._saved = None
+
+    def __enter__(self) -> "_Engine":
+        from dami_np.kernels import _kcenter
+
+        self._saved = _kcenter._CELLS_MAX_DIM
+        if self.name != "default":
+            _kcenter._CELLS_MAX_DIM = 32 if self.name == "cells" else -1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from dami_np.kernels import _kcenter
+
+        _kcenter._CELLS_MAX_DIM = self._saved
+
+    def __repr__(self) -> str:
+        return f"engine={self.name}"
+
+
+def engine(name: str) -> _Engine:
+    """Context sending ``method="auto"`` through ``"cells"`` or ``"screened"``."""
+    return _Engine(name)
+
+
+def engines(dim: int) -> list:
+    """(method, engine context) pairs that must all give the reference picks for ``dim`` columns:
+    ``numpy``, and ``auto`` through the screened active set and (``dim <= 32``) the k-d tree cells."""
+    out = [("numpy", _Engine("default")), ("auto", _Engine("screened"))]
+    if dim <= 32:
+        out.append(("auto", _Engine("cells")))
+    return out
+
+
 @pytest.fixture(autouse=True)
 def kernel_paths(monkeypatch):
     """Every call of the importing test module runs the kernels, however small the input."""
