@@ -166,7 +166,7 @@ def _read_json(tasks_: list[dict[str, Any]], key: str | None, source: str, kind:
             elif choices:
                 label = choices[0]
         rows.append(_row(data, key, label))
-    return Export(kind, pd.DataFrame(rows, columns=["dami_row", "dami_id", "label", "values"]), skipped, ambiguous)
+    return Export(kind, _frame(rows), skipped, ambiguous)
 
 
 def _read_records(records: list[dict[str, Any]], key: str | None, source: str, kind: str) -> Export:
@@ -194,7 +194,13 @@ def _read_records(records: list[dict[str, Any]], key: str | None, source: str, k
         if task not in best or order >= best[task][0]:
             best[task] = (order, record, label)
     rows = [_row(record, key, label) for _, record, label in best.values()]
-    return Export(kind, pd.DataFrame(rows, columns=["dami_row", "dami_id", "label", "values"]), [], ambiguous)
+    return Export(kind, _frame(rows), [], ambiguous)
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per task; object columns, so that a missing value stays None."""
+    names = ["dami_row", "dami_id", "label", "values"]
+    return pd.DataFrame({name: pd.Series([r[name] for r in rows], dtype=object) for name in names})
 
 
 def _row(data: dict[str, Any], key: str | None, label: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 import dami_np
+import dami_np._model_io  # noqa: F401 - the tests read saved files through it
 from dami_np.cli import main
 
 DAMI = shutil.which("dami", path=str(Path(sys.executable).parent)) or shutil.which("dami")
