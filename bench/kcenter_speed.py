@@ -4,6 +4,7 @@
     python bench/kcenter_speed.py              # 100k x 640 and 300k x 64, 500 picks from 100 centers
     python bench/kcenter_speed.py --big        # also 1M x 640 clustered, 1000 picks from 1000 centers (ours only; 2.5 GB)
     python bench/kcenter_speed.py --big-only   # just that case;  --dami adds real DAMI W(x) rows
+    python bench/kcenter_speed.py --low-dim    # one initial center, D = 2, 3, 8, 64, 640, against fpsample
 
 Data is float32: "gaussian" = standard normal rows (no structure: no exact method can skip
 work), "clustered" = 50 Gaussian blobs (means ~ N(0, 1), within-blob std ``--blob-std``),
@@ -15,7 +16,9 @@ of picks in common), and the memory-bandwidth floor of a brute-force pass per pi
 the float32 expansion ``|x|^2 + |c|^2 - 2 x.c``, which rounds differently, so on near-ties
 they may pick other rows (a different but equally valid greedy run); every dami method, the
 plain loop (differences) and the google-style baseline (the expansion in float64, as
-scikit-learn computes it) agree.
+scikit-learn computes it) agree. ``--low-dim`` adds ``fpsample`` (compiled farthest-point
+sampling, ``fps_sampling`` = exact vanilla FPS; ``pip install fpsample``, in the ``bench``
+extra), started from the one initial center and compared on the picks after it.
 """
 
 from __future__ import annotations
@@ -95,7 +98,27 @@ def impl_table(threads: int) -> dict[str, Callable[[np.ndarray, int, np.ndarray]
 
         torch.set_num_threads(threads)
         table["torch cdist"] = KB.kcenter_torch_cdist
+    if fpsample_available():
+        table["fpsample fps_sampling"] = kcenter_fpsample
     return table
+
+
+def fpsample_available() -> bool:
+    try:
+        import fpsample  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def kcenter_fpsample(points: np.ndarray, k: int, centers: np.ndarray) -> np.ndarray:
+    """fpsample's exact vanilla FPS from the given center(s); the picks after them."""
+    import fpsample
+
+    start = [int(c) for c in np.atleast_1d(centers)]
+    out = fpsample.fps_sampling(np.ascontiguousarray(points, dtype=np.float32), k + len(start),
+                                start_idx=start[0] if len(start) == 1 else start)
+    return np.asarray(out, dtype=np.int64)[len(start):]
 
 
 def machine() -> str:
@@ -147,13 +170,14 @@ def warm_kernels(d: int = 8) -> None:
              (_screen, "_PARALLEL_MIN"), (_screen, "_SERIAL_ELEMS"), (_screen, "_SERIAL_GEMM_MACS"),
              (_kcenter_screened, "_ACTIVE_MIN"), (_kcenter_screened, "_ACTIVE_PER_PICK")]
     saved = [getattr(m, a) for m, a in knobs]
-    x = make_data("clustered", 3000, d, 0.3)
     try:
         for parallel in (False, True):
             for (m, a), v in zip(knobs, saved):
                 setattr(m, a, 0 if parallel or a in ("SMALL_WORK", "_ACTIVE_PER_PICK") else 4 if a == "_ACTIVE_MIN" else v)
-            K.kcenter_greedy(x, 40, np.arange(0, 3000, 7))
-            K.kcenter_greedy(x, 40)
+            for dim in (d, 40):  # D <= 8: k-d tree cells; more: the screened active set
+                x = make_data("clustered", 3000, dim, 0.3)
+                K.kcenter_greedy(x, 40, np.arange(0, 3000, 7))
+                K.kcenter_greedy(x, 40)
     finally:
         for (m, a), v in zip(knobs, saved):
             setattr(m, a, v)
@@ -172,6 +196,8 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="add 1M x 640 clustered, 1000 picks from 1000 centers (ours only)")
     ap.add_argument("--big-only", action="store_true", help="run only the --big case")
     ap.add_argument("--dami", action="store_true", help="add real DAMI W(x) (MLP on satimage, 100k-row pool, D=216)")
+    ap.add_argument("--low-dim", action="store_true",
+                    help="only the one-initial-center cases (D = 2, 3, 8, 64, 640) against fpsample")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--threads", type=int, default=K.get_num_threads())
     ap.add_argument("--blob-std", type=float, default=0.25, help="within-blob std of clustered data (means ~ N(0,1))")
@@ -185,8 +211,13 @@ def main() -> None:
     cases = [Case(n, d, c, k, kind, everyone) for (n, d, c, k) in shapes for kind in ("gaussian", "clustered")]
     if args.dami:
         cases.append(Case(20_000 if args.quick else 100_000, 216, 100, 500, "dami W(x)", everyone))
-    if args.big_only:
+    if args.big_only or args.low_dim:
         cases = []
+    if args.low_dim:
+        low = ("dami auto", "fpsample fps_sampling", "numba prange (plain loop)")
+        for n, d, k, kind in [(100_000, 2, 1000, "gaussian"), (100_000, 3, 1000, "gaussian"), (1_000_000, 3, 2000, "gaussian"),
+                              (100_000, 8, 1000, "gaussian"), (100_000, 64, 1000, "gaussian"), (100_000, 640, 1000, "clustered")]:
+            cases.append(Case(n, d, 1, k, kind, tuple(i for i in low if i in table)))
     if args.big or args.big_only:
         cases.append(Case(1_000_000, 640, 1000, 1000, "clustered", ("dami auto",)))
 

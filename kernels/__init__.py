@@ -13,6 +13,8 @@ Every distance that decides a result is computed with one formula (float64 diffe
 fixed accumulation order; see ``_rowdist``), so both methods, the NumPy path and any thread
 count give bit-identical results. Many centers at once go through a float32 BLAS screen
 with a proven error bound (``_screen``): it only chooses which exact distances to compute.
+In ``D <= 8`` dimensions, K-Center runs over k-d tree cells whose box bounds skip the rows
+a new center cannot reach (``_kcenter_cells``), again without changing a bit.
 
 Compilation is lazy: importing this package compiles nothing; a kernel compiles (or loads
 from Numba's on-disk cache) the first time it is called, for the dtype it gets. Small
