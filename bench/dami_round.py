@@ -44,13 +44,14 @@ def make_data(n_pool: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.nd
     return X, y, labeled
 
 
-def one_round(X: np.ndarray, y: np.ndarray, labeled: np.ndarray, hidden: tuple[int, ...]) -> dict[str, float]:
+def one_round(X: np.ndarray, y: np.ndarray, labeled: np.ndarray, hidden: tuple[int, ...],
+              options: dict | None = None) -> dict[str, float]:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     model = MLPClassifier(hidden, random_state=0).fit(X[labeled], y[labeled])
     timings["fit"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    picks = dami_select(model, X, labeled, BUDGET, timings=timings)
+    picks = dami_select(model, X, labeled, BUDGET, timings=timings, **(options or {})).positions
     timings["select"] = time.perf_counter() - t0
     timings["round"] = timings["fit"] + timings["select"]
     assert picks.size == BUDGET and not labeled[picks].any() and np.unique(picks).size == BUDGET

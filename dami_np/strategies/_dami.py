@@ -43,6 +43,7 @@ __all__ = ["dami", "dami_nobias", "dami_predicted", "dami_select", "DEFAULT_MEMO
 
 DEFAULT_MEMORY_BUDGET = 2**30  # bytes for the representation matrix when available memory is unknown
 MEMORY_FRACTION = 0.5  # of MemAvailable: the default budget for the representation matrix
+_MEMINFO = "/proc/meminfo"
 
 
 def default_memory_budget() -> int:
@@ -50,7 +51,7 @@ def default_memory_budget() -> int:
     the memory the system reports available now (``MemAvailable`` in ``/proc/meminfo``), or
     ``DEFAULT_MEMORY_BUDGET`` where that is unknown (not Linux)."""
     try:
-        with open("/proc/meminfo") as fh:
+        with open(_MEMINFO) as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
                     return max(1, int(int(line.split()[1]) * 1024 * MEMORY_FRACTION))

@@ -176,16 +176,20 @@ class DamiRepresentation:
     def points(self, rows: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
         """(len(rows), dim) points of ``rows`` (positions into ``X``) in ``dtype`` (default float64).
 
-        Rows are computed in consecutive batches of ``chunk_rows`` from the start of ``rows``.
+        Rows are computed in consecutive batches of ``chunk_rows`` from the start of ``rows``,
+        each with single-threaded BLAS (so its bits do not depend on the thread count); the
+        batches run on the kernels' thread count (``kernels.set_num_threads``).
         """
+        from .._blas_threads import limit_blas_threads
+
         rows = np.asarray(rows, dtype=np.int64)
         dtype = np.dtype(dtype)
         out = np.empty((rows.size, self.dim), dtype=dtype)
-        step = self.chunk_rows
-        scratch = None if dtype == self.dtype else np.empty((min(step, rows.size), self.dim), dtype=self.dtype)
-        for start in range(0, rows.size, step):
-            chunk = rows[start : start + step]
-            target = out[start : start + chunk.size] if scratch is None else scratch[: chunk.size]
+        starts = list(range(0, rows.size, self.chunk_rows))
+
+        def batch(start: int) -> None:
+            chunk = rows[start : start + self.chunk_rows]
+            target = out[start : start + chunk.size] if dtype == self.dtype else np.empty((chunk.size, self.dim), self.dtype)
             if self.factor is not None:
                 self._embedded(chunk, target)
             else:
@@ -193,8 +197,19 @@ class DamiRepresentation:
             if self.normalize:
                 norms = np.sqrt(np.einsum("ij,ij->i", target, target))
                 np.divide(target, norms[:, None], out=target, where=norms[:, None] > 0)
-            if scratch is not None:
+            if dtype != self.dtype:
                 out[start : start + chunk.size] = target
+
+        workers = min(len(starts), _threads())
+        with limit_blas_threads(1):
+            if workers > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(workers) as pool:
+                    list(pool.map(batch, starts))
+            else:
+                for start in starts:
+                    batch(start)
         return out
 
     def points_stable(self, rows: np.ndarray) -> np.ndarray:
@@ -279,6 +294,13 @@ class DamiRepresentation:
         elif self.bias:
             buf[:, H] = 1.0
         np.matmul(buf, self.factor, out=out)
+
+
+def _threads() -> int:
+    """Threads for batches of rows: the kernels' setting (all cores unless set lower)."""
+    from .. import kernels
+
+    return max(1, int(kernels.get_num_threads()))
 
 
 def _outer_step(out_w: np.ndarray, right: np.ndarray) -> np.ndarray:
