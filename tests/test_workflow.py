@@ -275,9 +275,12 @@ def test_merge_by_id_and_out(tmp_path, capsys):
     sheet.to_csv(tmp_path / "s.csv", index=False)
     original = path.read_bytes()
     code, _, err = run(capsys, "merge", str(tmp_path / "s.csv"), "--into", str(path), "--label", "label", "--id",
-                       "key", "--out", str(tmp_path / "new.csv"))
+                       "key", "--out", str(tmp_path / "new.csv"), "--save-model", str(tmp_path / "m.npz"))
     assert code == 0, err
     assert path.read_bytes() == original
+    saved = dami_np._model_io.load_model(tmp_path / "m.npz")
+    assert list(saved.model.classes_) == ["no", "yes"] and saved.info["n_labeled"] == 35
+    assert saved.columns == ["a", "b", "color"]
     new = pd.read_csv(tmp_path / "new.csv", keep_default_na=False, na_values=[""])
     keyed = dict(zip(sheet["key"], sheet["label"]))
     for key, value in zip(new["key"], new["label"]):

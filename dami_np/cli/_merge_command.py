@@ -63,6 +63,9 @@ def run_merge(args: argparse.Namespace) -> int:
     from .._merge import entries_from_export, entries_from_sheet, merge_labels
     from ._columns import split_names
 
+    from ._select import check_seed
+
+    check_seed(args.seed)
     if args.into == "-":
         raise CliError("--into must be a file (the table the labels are written back to)")
     na_values = split_names(args.na_values, "--na-values") if args.na_values else []
