@@ -42,7 +42,8 @@ _STACK = 256
 def _kd_build(x, leaf, perm, starts):  # pragma: no cover - compiled
     """Reorder ``perm`` into k-d tree leaf order; write each leaf's first position to
     ``starts``; return the number of leaves. Median split of the widest side (three-way
-    quickselect, so many equal values cannot make it quadratic); all-equal rows stay one leaf."""
+    quickselect with pseudo-random pivots, so neither many equal values nor ordered input
+    makes it quadratic); all-equal rows stay one leaf. Only speed depends on the tree."""
     n = x.shape[0]
     d = x.shape[1]
     lo = np.empty(d)
@@ -53,6 +54,7 @@ def _kd_build(x, leaf, perm, starts):  # pragma: no cover - compiled
     st_e[0] = n
     top = 1
     ncell = 0
+    seed = 12345
     while top > 0:
         top -= 1
         s = st_s[top]
@@ -83,9 +85,13 @@ def _kd_build(x, leaf, perm, starts):  # pragma: no cover - compiled
         lo_i = s
         hi_i = e
         while hi_i - lo_i > 1:
-            a = np.float64(x[perm[lo_i], axis])
-            b = np.float64(x[perm[(lo_i + hi_i) // 2], axis])
-            c = np.float64(x[perm[hi_i - 1], axis])
+            span = hi_i - lo_i
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF  # pseudo-random pivots: no bad inputs
+            a = np.float64(x[perm[lo_i + seed % span], axis])
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            b = np.float64(x[perm[lo_i + seed % span], axis])
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            c = np.float64(x[perm[lo_i + seed % span], axis])
             pivot = max(min(a, b), min(max(a, b), c))  # median of three
             lt = lo_i
             i = lo_i

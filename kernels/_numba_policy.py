@@ -119,7 +119,7 @@ def _cache_failed(exc: BaseException) -> None:
         return
     _warned = True
     warnings.warn_explicit(
-        f"dami_np.kernels: the Numba cache could not be used ({_describe(exc)}); compiling without it "
+        f"the Numba cache of dami_np.kernels could not be used ({_describe(exc)}); compiling without it "
         "(same results, slower start). Fix: set NUMBA_CACHE_DIR to a writable directory "
         "(or DAMI_NP_CACHE=0 to turn the cache off).",
         NumbaCacheWarning, filename="dami_np.kernels", lineno=0,

@@ -117,7 +117,7 @@ def test_a_damaged_cache_entry_costs_one_warning_line_then_is_repaired(populated
     cache = _copy_of(populated, tmp_path)
     env = {"NUMBA_CACHE_DIR": str(cache)}
     suffix = ".nbc" if "data" in damage else ".nbi"
-    victim = sorted(cache.rglob(f"*_refine_serial*{suffix}"))
+    victim = sorted(cache.rglob(f"*_greedy_cells*{suffix}"))
     assert len(victim) == 1
     data = victim[0].read_bytes()
     victim[0].write_bytes(data[: len(data) // 2] if "truncate" in damage else b"not a pickle" * 10)
