@@ -135,7 +135,13 @@ def test_new_output_files_follow_the_umask(tmp_path: Path, table: Path, umask: i
     assert sorted(p.name for p in tmp_path.iterdir()) == ["picks.csv", "table.csv"]
 
 
-def test_sigterm_stops_a_long_run_without_leaving_files(tmp_path: Path):
+@pytest.mark.parametrize(("sig", "code", "jobs", "group"), [
+    (signal.SIGTERM, 143, "1", False),  # timeout, docker stop: the main process only
+    (signal.SIGTERM, 143, "2", False),  # ... which must stop its worker processes itself
+    (signal.SIGTERM, 143, "2", True),  # CI cancellation: the whole process group
+    (signal.SIGINT, 130, "2", True),  # Ctrl-C
+])
+def test_a_signal_stops_a_long_run_promptly_without_leaving_files(tmp_path: Path, sig, code, jobs, group):
     rng = np.random.default_rng(3)
     n = 600
     a, b = rng.normal(size=n), rng.normal(size=n)
@@ -144,16 +150,35 @@ def test_sigterm_stops_a_long_run_without_leaving_files(tmp_path: Path):
     out = tmp_path / "run"
     process = subprocess.Popen(
         [DAMI, "simulate", str(path), "--label", "label", "--strategies", "random,margin", "--initial", "10",
-         "--batch", "5", "--rounds", "60", "--seeds", "20", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
+         "--batch", "5", "--rounds", "60", "--seeds", "20", "--jobs", jobs, "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True,
     )
-    time.sleep(3.0)
+    time.sleep(4.0)
     assert process.poll() is None, "the run ended before the signal; make it longer"
-    process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 128 + signal.SIGTERM, stderr
-    assert "stopped by SIGTERM" in stderr and "Traceback" not in stderr
+    if group:
+        os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
+    try:
+        stdout, stderr = process.communicate(timeout=60)  # worker processes must not keep it alive
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError(f"dami simulate --jobs {jobs} did not stop within 60 s of the signal") from None
+    assert process.returncode == code, stderr
+    assert ("stopped by SIGTERM" if sig == signal.SIGTERM else "interrupted") in stderr
+    assert "Traceback" not in stderr
     assert not out.exists()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # no worker process outlives the command
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError("worker processes were left running")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full.csv"]
 
 

@@ -213,8 +213,34 @@ class _Signal(BaseException):
         self.number = number
 
 
+_OWNER = {"pid": -1}
+
+
 def _raise_signal(number: int, frame: Any) -> None:
+    if os.getpid() != _OWNER["pid"]:  # a forked worker inherited this handler: just die
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+        return
+    _stop_workers()
+    if number == signal.SIGINT:
+        raise KeyboardInterrupt
     raise _Signal(number)
+
+
+def _stop_workers() -> None:
+    """Terminate worker processes (``simulate --jobs``): a pool would otherwise wait for them."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None:
+        return
+    try:
+        children = multiprocessing.active_children()
+    except Exception:  # noqa: BLE001 - best effort while stopping
+        return
+    for child in children:
+        try:
+            child.kill()  # workers write no files; SIGKILL cannot be caught by an inherited handler
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -319,14 +345,15 @@ def _error_line(text: str) -> None:
 
 
 def _install_signal_handlers() -> dict[int, Any]:
+    _OWNER["pid"] = os.getpid()
     previous: dict[int, Any] = {}
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)
         if number is None:
             continue
         try:
             current = signal.getsignal(number)
-            if current is signal.SIG_IGN:  # nohup: keep ignoring
+            if current is signal.SIG_IGN or current is None:  # nohup, background jobs: keep ignoring
                 continue
             previous[number] = signal.signal(number, _raise_signal)
         except (ValueError, OSError):  # not the main thread
