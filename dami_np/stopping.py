@@ -60,7 +60,13 @@ class Status:
 
     def lines(self) -> list[str]:
         """The status as a few short lines (what ``dami select`` and ``dami status`` print)."""
-        per_class = ", ".join(f"{k} {v}" for k, v in self.labels_per_class.items()) or "none"
+        counts = self.labels_per_class
+        if len(counts) > 8:
+            ordered = sorted(counts.items(), key=lambda item: (item[1], item[0]))
+            per_class = (f"{len(counts)} classes; fewest: " + ", ".join(f"{k} {v}" for k, v in ordered[:3])
+                         + f"; most: {ordered[-1][0]} {ordered[-1][1]}")
+        else:
+            per_class = ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
         out = [f"labels: {self.n_labeled} ({per_class}); unlabeled rows: {self.n_unlabeled}"]
         if self.cv_accuracy is not None and self.cv_interval is not None:
             lo, hi = self.cv_interval

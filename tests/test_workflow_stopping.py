@@ -118,3 +118,25 @@ def test_annotation_sheet_columns():
     assert sheet["dami_row"].tolist() == [2, 1] and sheet["label"].isna().all()
     with pytest.raises(ValueError, match="'dami_row'"):
         annotation_sheet(frame.rename(columns={"f": "dami_row"}), np.array([2]), report.iloc[:1], label="label")
+
+
+def test_status_line_with_many_classes():
+    counts = {f"c{i:02d}": 10 + i for i in range(20)}
+    line = stopping.Status(sum(counts.values()), 5, counts).lines()[0]
+    assert "20 classes; fewest: c00 10, c01 11, c02 12; most: c19 29" in line
+
+
+def test_cold_start_workflow(tmp_path, capsys):
+    from dami_np.cli import main
+
+    frame = pd.DataFrame({"a": np.arange(30.0), "b": np.arange(30.0) % 7, "label": [None] * 30})
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    code = main(["select", str(path), "--label", "label", "--budget", "4", "--sheet", str(tmp_path / "s.json"),
+                 "--sheet-format", "label-studio", "--save-model", str(tmp_path / "m.npz")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "no model saved" in err and "no model yet" in err and "add a <Choice" in err
+    assert not (tmp_path / "m.npz").exists()
+    tasks = __import__("json").loads((tmp_path / "s.json").read_text())
+    assert len(tasks) == 4 and all(t["predictions"] == [] for t in tasks)
