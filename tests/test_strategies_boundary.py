@@ -32,7 +32,7 @@ def _naive_boundary(model: MLPClassifier, x: np.ndarray) -> float:
     for mask, W in zip(masks[:-1], model.coefs_[1:-1]):
         J = W.T @ mask @ J
     J = model.coefs_[-1].T @ masks[-1] @ J
-    logits = model.decision_function(x[None])[0]
+    logits = model.logits(x[None])[0]
     i, j = np.argsort(-logits, kind="stable")[:2]
     return (logits[i] - logits[j]) / np.linalg.norm(J[i] - J[j])
 
@@ -48,7 +48,7 @@ def test_boundary_distances_match_naive_jacobians():
 def test_stepping_the_boundary_distance_reaches_the_boundary_inside_the_region():
     X, _, model = _problem(seed=1)
     W, _ = model.local_linear(X)
-    logits = model.decision_function(X)
+    logits = model.logits(X)
     dist = boundary_distances(model, X)
     checked = 0
     for r in range(X.shape[0]):
@@ -57,7 +57,7 @@ def test_stepping_the_boundary_distance_reaches_the_boundary_inside_the_region()
         target = X[r] - dist[r] * normal / np.linalg.norm(normal)
         if not np.array_equal(model.activation_patterns(target[None]), model.activation_patterns(X[r : r + 1])):
             continue  # the hyperplane lies beyond this row's linear region
-        moved = model.decision_function(target[None])[0]
+        moved = model.logits(target[None])[0]
         assert moved[i] == pytest.approx(moved[j], abs=1e-8)
         checked += 1
     assert checked >= 10
