@@ -77,6 +77,10 @@ def select(
     ``score`` (the strategy's own score, e.g. the margin; NaN when it has none; its name in
     ``.attrs["score_name"]``).
     """
+    if _is_dask(X):  # a dask DataFrame: the same round on its cluster (dami_np._dask, optional)
+        from ._dask import select as dask_select
+
+        return dask_select(X, y, budget, strategy, model, random_state, candidates, **options)
     context, selection, name = _run_round(X, y, budget, strategy, model, random_state, candidates, options)
     return _report(context, selection, name)
 
@@ -98,7 +102,16 @@ def query(
     the preprocessed inputs, labeled rows as centers, first pick (when nothing is labeled) the
     row farthest from the column mean.
     """
+    if _is_dask(X):
+        from ._dask import query as dask_query
+
+        return dask_query(X, y, budget, strategy, model, random_state, candidates, **options)
     return _run_round(X, y, budget, strategy, model, random_state, candidates, options)[1].positions
+
+
+def _is_dask(X: Any) -> bool:
+    """A dask collection, told by its module name (dask itself is not imported to ask)."""
+    return type(X).__module__.split(".")[0] == "dask"
 
 
 # ---------------------------------------------------------------------- the round

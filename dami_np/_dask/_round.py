@@ -1,0 +1,436 @@
+"""One labeling round on a Dask cluster: the picks ``dami_np.query`` gives on one machine.
+
+The driver validates the arguments like ``dami_np.select``, loads the table (``_table``), fits
+the model on the gathered labeled rows exactly as ``make_context`` does (same seed, same rows
+in the same order), broadcasts it, and runs the strategy:
+
+* ``random``: ``rng.choice(n_candidates, budget, replace=False)`` on the driver, mapped to the
+  candidate rows: the indices ``rng.choice(candidates, ...)`` takes on one machine.
+* ``margin``, ``entropy``, ``least_confidence``: class probabilities on the workers, computed on
+  the local path's own chunks of candidate rows (``MLPClassifier`` evaluates its input in fixed
+  row chunks; a block holds exactly one of them), each block's ``budget`` lowest scores (ties to
+  the lowest row) merged on the driver.
+* ``kcenter_input`` (and the cold start with some labeled rows), ``coreset``, ``dami``: the
+  points stay on the workers; exact distributed greedy K-Center (``_kcenter``).
+* ``dami_margin``: the lowest-margin candidates as above, then DAMI's K-Center over them and the
+  labeled rows on the driver (a few thousand rows), with the activation patterns computed on the
+  workers on the local path's row chunks.
+
+Bits: the K-Center distances are the kernels' exact formula (no BLAS); probabilities and the
+activation patterns are computed on the same row chunks as on one machine.  The DAMI points
+and the ``coreset`` activations come from BLAS products over blocks of ``block_rows`` rows,
+where the local path multiplies other batches: they rely on OpenBLAS giving every row the same
+bits in any batch of more than ~1e6 multiply-adds (its small-matrix kernels take the small
+ones), which the tests check on the picks; see the README.
+
+Not distributed (clear errors): ``badge`` (k-means++ sampling needs the whole distance vector
+per draw, and its cumulative sum is sequential over all rows), ``boundary``/``dami_boundary``,
+the other DAMI variants' options ``rows="predicted"``, ``candidates=``, models other than
+``dami_np.MLPClassifier``, and rounds with no labeled row.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..strategies._selection import Selection
+from ._kcenter import Block, DaskRoundError, KCenterStats, distributed_kcenter, gather_round
+from ._table import Table, load_table
+
+__all__ = ["SUPPORTED", "RoundInfo", "run_round", "get_client", "DaskRoundError"]
+
+SUPPORTED = ("random", "margin", "entropy", "least_confidence", "kcenter_input", "coreset", "dami", "dami_margin")
+DEFAULT_BLOCK_ROWS = 1 << 16
+_UNCERTAINTY = {"margin": "margin", "entropy": "entropy", "least_confidence": "confidence"}
+
+
+@dataclass
+class RoundInfo:
+    """Costs of the last round (for the bench): round trips and bytes of the K-Center, seconds per stage."""
+
+    kcenter: KCenterStats = field(default_factory=KCenterStats)
+    round_trips: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    n_blocks: int = 0
+
+
+LAST_ROUND = RoundInfo()
+
+
+def get_client() -> Any:
+    """The running ``distributed.Client`` (a clear error when there is none)."""
+    try:
+        from distributed import default_client
+    except ImportError:  # pragma: no cover - dask without distributed
+        raise ImportError("a dask DataFrame needs the 'distributed' package: pip install 'dami-np[dask]'") from None
+    try:
+        return default_client()
+    except ValueError:
+        raise ValueError(
+            "X is a dask DataFrame but no Dask client is running: connect one first, e.g. "
+            "distributed.Client('tcp://scheduler:8786') or distributed.Client(distributed.LocalCluster(n_workers=2))"
+        ) from None
+
+
+def run_round(
+    X: Any, y: Any, budget: Any, strategy: Any, model: Any, random_state: Any, candidates: Any, options: dict[str, Any],
+) -> tuple[Table, Any, Selection, str]:
+    """Validate like ``dami_np.select``, then run the round on the cluster: (table, context, selection, name)."""
+    import time
+
+    from .._select import _check_budget_type, _check_model, _check_options, _resolve
+    from ..strategies import _base
+    from ..strategies._context import QueryContext, check_random_state, is_fitted, model_seed
+
+    global LAST_ROUND
+    info = RoundInfo()
+    clock = time.perf_counter()
+    if not isinstance(strategy, str):
+        raise ValueError(f"with a dask DataFrame the strategy must be a name, one of {', '.join(SUPPORTED)}")
+    func, name = _resolve(strategy)
+    if name == "badge":
+        raise ValueError(
+            "strategy 'badge' is not supported on a dask DataFrame: its k-means++ draws need the whole pool's "
+            f"distance vector (a sequential cumulative sum) for every pick; use one of {', '.join(SUPPORTED)}"
+        )
+    if name not in SUPPORTED:
+        raise ValueError(f"strategy {name!r} is not supported on a dask DataFrame; supported: {', '.join(SUPPORTED)}")
+    options = dict(options)
+    preprocess = options.pop("preprocess", None)
+    block_rows = options.pop("block_rows", DEFAULT_BLOCK_ROWS)
+    if isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)) or block_rows < 1:
+        raise ValueError(f"block_rows must be a positive int, got {block_rows!r}")
+    if preprocess is not None and not isinstance(preprocess, (bool, np.bool_)):
+        raise ValueError(f"preprocess must be True, False or None, got {preprocess!r}")
+    _check_options(func, name, options)
+    budget = _check_budget_type(budget)
+    random_state = check_random_state(random_state)
+    _check_model(model)
+    if candidates is not None:
+        raise ValueError("candidates= is not supported with a dask DataFrame yet: filter the rows of X instead")
+    _check_our_model(model)
+    if name == "dami" and options.get("rows", "all") != "all":
+        raise ValueError("option rows='predicted' of 'dami' is not supported on a dask DataFrame (rows='all' is)")
+    fitted = is_fitted(model)
+    client = get_client()
+    table = load_table(client, X, y, preprocess=(not fitted) if preprocess is None else bool(preprocess))
+    info.seconds["load"] = time.perf_counter() - clock
+    if fitted and getattr(model, "n_features_in_", table.n_features) != table.n_features:
+        raise ValueError(
+            f"the fitted model expects {model.n_features_in_} features but X has {table.n_features} columns"
+            f"{' after preprocessing' if table.preprocessor is not None else ''}; pass the numeric matrix the model was trained on"
+        )
+    if budget > table.n_unlabeled:
+        raise ValueError(f"budget ({budget}) exceeds the number of unlabeled rows ({table.n_unlabeled})")
+    context = QueryContext(
+        table.labeled_X, np.ones(table.labeled_rows.size, dtype=bool), table.codes, table.classes, model=model,
+        model_seed=model_seed(random_state), preprocessor=table.preprocessor, feature_names=table.feature_names,
+    )
+    rng = np.random.default_rng(random_state)
+    if _base.needs_model(func) and not context.has_model:
+        name, options = "cold_start", {}
+    context.strategy_name = name
+    clock = time.perf_counter()
+    if name == "random":
+        selection = Selection(table.unlabeled_row(rng.choice(table.n_unlabeled, size=budget, replace=False)))
+    elif name in ("kcenter_input", "cold_start"):
+        selection = _kcenter_input(table, budget, info)
+    else:
+        shared = _broadcast(client, context.model)
+        info.seconds["fit"] = time.perf_counter() - clock
+        if name in _UNCERTAINTY:
+            rows, keys = _lowest(table, context.model, shared, name, budget, info)
+            scores = -keys if name == "entropy" else keys
+            selection = Selection(rows, scores=scores, score_name=_UNCERTAINTY[name])
+        elif name == "coreset":
+            selection = _coreset(table, context.model, shared, budget, int(block_rows), info)
+        elif name == "dami":
+            selection = _dami(table, context.model, shared, budget, int(block_rows), options, info)
+        else:
+            selection = _dami_margin(table, context.model, shared, budget, options, info)
+    info.seconds["strategy"] = time.perf_counter() - clock
+    info.round_trips += info.kcenter.round_trips
+    LAST_ROUND = info
+    return table, context, selection, name
+
+
+def _check_our_model(model: Any) -> None:
+    from .._mlp import MLPClassifier
+
+    if model is not None and not isinstance(model, MLPClassifier):
+        raise ValueError(
+            f"with a dask DataFrame the model must be None or a dami_np.MLPClassifier (fitted or not), got "
+            f"{type(model).__name__}: its batches are what the picks are made identical on"
+        )
+
+
+def _broadcast(client: Any, obj: Any) -> Any:
+    [future] = client.scatter([obj], broadcast=True, hash=False)  # a fresh key: a released twin must not take it
+    return future
+
+
+# ---------------------------------------------------------------------- uncertainty
+def _candidate_chunks(table: Table, rows: int) -> list[tuple[int, int]]:
+    """Global row ranges of the local path's chunks of ``rows`` candidate rows."""
+    nc = table.n_unlabeled
+    firsts = np.arange(0, nc, rows, dtype=np.int64)
+    lasts = np.minimum(firsts + rows, nc) - 1
+    return [(int(a), int(b) + 1) for a, b in zip(table.unlabeled_row(firsts), table.unlabeled_row(lasts))]
+
+
+def _scores(x: np.ndarray, labeled_local: np.ndarray, model: Any, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, local positions) of the unlabeled rows of one chunk; smaller key = picked first."""
+    from ..strategies._uncertainty import margins
+
+    keep = np.ones(x.shape[0], dtype=bool)
+    keep[labeled_local] = False
+    local = np.flatnonzero(keep)
+    proba = np.asarray(model.predict_proba(x[local]), dtype=np.float64)
+    if kind == "margin" or kind == "dami_margin":
+        key = margins(proba)
+    elif kind == "entropy":
+        key = (proba * np.log(np.where(proba > 0, proba, 1.0))).sum(axis=1)
+    else:
+        key = proba.max(axis=1)
+    return key, local
+
+
+def _chunk_lowest(x: np.ndarray, labeled_local: np.ndarray, model: Any, kind: str, count: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+    key, local = _scores(x, labeled_local, model, kind)
+    order = np.argsort(key, kind="stable")[:count]
+    return key[order], start + local[order].astype(np.int64)
+
+
+def _lowest(table: Table, model: Any, shared: Any, kind: str, count: int, info: RoundInfo) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` candidate rows of smallest key (ties to the lowest row), and their keys."""
+    ranges = _candidate_chunks(table, model._forward_rows())  # the chunks MLPClassifier's logits use
+    blocks = table.regrid(ranges)
+    tops = [
+        table.client.submit(_chunk_lowest, x, table.labeled_mask(a, b), shared, kind, count, a, pure=False)
+        for (a, b), x in zip(ranges, blocks)
+    ]
+    answers = gather_round(table.client, tops)
+    info.round_trips += 1
+    keys = np.concatenate([k for k, _ in answers])
+    rows = np.concatenate([r for _, r in answers])
+    order = np.lexsort((rows, keys))[:count]
+    return rows[order], keys[order]
+
+
+# ---------------------------------------------------------------------- K-Center strategies
+def _blocks(n: int, *grids: int) -> list[tuple[int, int]]:
+    """Ranges cut at every multiple of each grid size (so each lies inside one chunk of every grid)."""
+    cuts = {0, n}
+    for g in grids:
+        cuts.update(range(0, n, g))
+    edges = sorted(cuts)
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _kcenter_input(table: Table, budget: int, info: RoundInfo) -> Selection:
+    if table.labeled_rows.size == 0:
+        raise ValueError(
+            "with nothing labeled the first K-Center pick is the row farthest from the column mean, which is not "
+            "distributed: label at least one row (or run this round on one machine)"
+        )
+    blocks = [Block((int(a), int(b)), p, table.labeled_mask(int(a), int(b)))
+              for a, b, p in zip(table.starts[:-1], table.starts[1:], table.parts)]
+    info.n_blocks = len(blocks)
+    picks, radii = distributed_kcenter(table.client, blocks, table.labeled_X, budget, stats=info.kcenter)
+    return Selection(picks, radii, "preprocessed inputs")
+
+
+def _hidden(x: np.ndarray, model: Any) -> np.ndarray:
+    from ..strategies._representations import last_layer_inputs
+
+    return np.ascontiguousarray(last_layer_inputs(model, x, needs="coreset"), dtype=np.float64)
+
+
+def _coreset(table: Table, model: Any, shared: Any, budget: int, block_rows: int, info: RoundInfo) -> Selection:
+    ranges = _blocks(table.n, block_rows)
+    xs = table.regrid(ranges)
+    points = [table.client.submit(_hidden, x, shared, pure=False) for x in xs]
+    centers = _gather_rows(table, ranges, points, table.labeled_rows, info)
+    info.n_blocks = len(ranges)
+    blocks = [Block((a, b), p, table.labeled_mask(a, b)) for (a, b), p in zip(ranges, points)]
+    picks, radii = distributed_kcenter(table.client, blocks, centers, budget, stats=info.kcenter)
+    return Selection(picks, radii, "last hidden layer activations")
+
+
+def _pick(points: np.ndarray, local: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(points[local])
+
+
+def _gather_rows(table: Table, ranges: list[tuple[int, int]], futures: list[Any], rows: np.ndarray, info: RoundInfo) -> np.ndarray:
+    """Rows ``rows`` (sorted global) of per-range results, gathered in that order (one round trip)."""
+    asks, which = [], []
+    for (a, b), f in zip(ranges, futures):
+        lo, hi = np.searchsorted(rows, [a, b])
+        if hi > lo:
+            asks.append(table.client.submit(_pick, f, rows[lo:hi] - a, pure=False))
+            which.append(rows[lo:hi])
+    if not asks:
+        return np.empty((0, 0))
+    parts = gather_round(table.client, asks)
+    info.round_trips += 1
+    return np.concatenate(parts, axis=0)
+
+
+def _pattern_rows(model: Any) -> int:
+    """Rows per chunk of ``activation_patterns`` (``_local_linear``): the local path's pattern grid."""
+    from .._local_linear import chunk_rows
+
+    total = sum(int(W.shape[1]) for W in model.coefs_[:-1])
+    return chunk_rows(np.dtype(model.coefs_[0].dtype).itemsize * 3 * total + total)
+
+
+def _patterns(x: np.ndarray, model: Any) -> np.ndarray:
+    return model.activation_patterns(x)
+
+
+def _batch_points(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]], order: np.ndarray, rep: Any) -> np.ndarray:
+    """DAMI points of one batch of group representatives, in batch order: ``pieces`` are
+    (features, patterns, local rows) of the pattern chunks that hold them, rows in ascending
+    order; ``order`` puts them back in batch order.  One ``rep.points`` call per batch, as on one machine."""
+    X = np.concatenate([x[rows] for x, _, rows in pieces], axis=0)
+    P = np.concatenate([p[rows] for _, p, rows in pieces], axis=0)
+    rep = copy.copy(rep)
+    rep.X = np.empty_like(X)
+    rep.X[order] = X
+    rep.patterns = np.empty_like(P)
+    rep.patterns[order] = P
+    return rep.points(np.arange(X.shape[0], dtype=np.int64), dtype=rep.dtype)
+
+
+def _unique_first(patterns: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct patterns of one chunk (as bytes) and the global row where each first appears."""
+    v = np.ascontiguousarray(patterns).view(np.dtype((np.void, patterns.shape[1]))).ravel()
+    uniq, first = np.unique(v, return_index=True)
+    return uniq, start + first.astype(np.int64)
+
+
+def _group_reps(table: Table, chunks: list[tuple[int, int]], pats: list[Any], info: RoundInfo) -> tuple[np.ndarray, int]:
+    """The group representatives of ``grouped_kcenter`` over all rows (groups = activation
+    patterns): candidate groups' first rows ascending, then each center group's lowest labeled
+    row, center groups in order of first appearance.  Returns (reps, number of candidate reps)."""
+    found = gather_round(table.client, [table.client.submit(_unique_first, p, a, pure=False)
+                                        for (a, _), p in zip(chunks, pats)])
+    info.round_trips += 1
+    width = max((u.dtype.itemsize for u, _ in found), default=1)
+    values = np.concatenate([u for u, _ in found]) if found else np.empty(0, dtype=np.dtype((np.void, width)))
+    rows = np.concatenate([r for _, r in found])
+    by_row = np.argsort(rows, kind="stable")
+    values, rows = values[by_row], rows[by_row]
+    distinct, first = np.unique(values, return_index=True)
+    first_rows = rows[first]
+    labeled_pats = _gather_rows(table, chunks, pats, table.labeled_rows, info)
+    lv = np.ascontiguousarray(labeled_pats).view(np.dtype((np.void, labeled_pats.shape[1]))).ravel()
+    is_center_group = np.isin(distinct, lv)
+    cand_reps = np.sort(first_rows[~is_center_group])
+    center_values = distinct[is_center_group]
+    center_order = np.argsort(first_rows[is_center_group], kind="stable")  # group ids: first appearance
+    lowest = {}
+    for row, value in zip(table.labeled_rows, lv):  # labeled rows ascending: the first seen is the lowest
+        lowest.setdefault(value.tobytes(), int(row))
+    center_reps = np.array([lowest[center_values[i].tobytes()] for i in center_order], dtype=np.int64)
+    return np.concatenate([cand_reps, center_reps]).astype(np.int64), int(cand_reps.size)
+
+
+def _representation(model: Any, table: Table, options: dict[str, Any], needs: str) -> Any:
+    from ..strategies._dami import _flag
+    from ..strategies._representations import DamiRepresentation
+
+    return DamiRepresentation(
+        model, table.labeled_X, bias=_flag(options.get("bias", True), "bias"), rows="all",
+        normalize=_flag(options.get("normalize", False), "normalize"), method=options.get("method", "auto"), needs=needs,
+    )
+
+
+def _pattern_chunks(table: Table, model: Any, shared: Any) -> tuple[int, list[tuple[int, int]], list[Any], list[Any]]:
+    grid = _pattern_rows(model)
+    chunks = _blocks(table.n, grid)
+    xs = table.regrid(chunks)
+    pats = [table.client.submit(_patterns, x, shared, pure=False) for x in xs]
+    return grid, chunks, xs, pats
+
+
+def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, options: dict[str, Any],
+          info: RoundInfo) -> Selection:
+    """``dami_select`` with ``dedup=True``: K-Center over one representative row per activation
+    pattern, whose points are computed on the local path's grid of ``rep.chunk_rows``
+    consecutive representatives; then the lowest unpicked candidate rows once only distance 0 is left."""
+    from ..strategies._dami import _flag, representation_space
+
+    if options.get("dedup", True) is not True:
+        raise ValueError("option dedup=False of 'dami' is not supported on a dask DataFrame")
+    options.pop("memory_budget", None)  # same picks whatever the budget (grouped_kcenter's one grid)
+    rep = _representation(model, table, options, "dami")
+    rep.X = rep.patterns = None  # the workers fill in their rows
+    rep_shared = _broadcast(table.client, rep)
+    grid, chunks, xs, pats = _pattern_chunks(table, model, shared)
+    reps, n_cand = _group_reps(table, chunks, pats, info)
+    step = int(rep.chunk_rows)
+    blocks = []
+    for q in range(0, reps.size, step):
+        rows = reps[q : q + step]
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        pieces = []
+        for c in np.unique(sorted_rows // grid):
+            lo, hi = np.searchsorted(sorted_rows, [chunks[c][0], chunks[c][1]])
+            pieces.append((xs[c], pats[c], sorted_rows[lo:hi] - chunks[c][0]))
+        points = table.client.submit(_batch_points, pieces, order, rep_shared, pure=False)
+        blocks.append(Block(rows, points, np.flatnonzero(np.arange(q, q + rows.size) >= n_cand)))
+    info.n_blocks = len(blocks)
+    center_blocks = [i for i, b in enumerate(blocks) if b.centers.size]
+    parts = gather_round(table.client, [table.client.submit(_pick, blocks[i].points, blocks[i].centers, pure=False)
+                                        for i in center_blocks])
+    info.round_trips += 1
+    centers = np.concatenate(parts, axis=0)
+    k_groups = min(budget, n_cand)
+    picks, radii = distributed_kcenter(table.client, blocks, centers, k_groups, stop_at_zero=True, stats=info.kcenter)
+    picks, radii = _fill_in_row_order(table, picks, radii, budget)
+    space = representation_space(_flag(options.get("bias", True), "bias"), "all", _flag(options.get("normalize", False), "normalize"))
+    return Selection(picks, radii, space)
+
+
+def _fill_in_row_order(table: Table, picks: np.ndarray, radii: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Complete the picks with the lowest unpicked candidate rows (radius 0), as ``grouped_kcenter``."""
+    if picks.size >= k:
+        return picks[:k], radii[:k]
+    need = k - picks.size
+    rest = table.unlabeled_row(np.arange(min(table.n_unlabeled, need + picks.size)))
+    rest = rest[~np.isin(rest, picks)][:need]
+    return np.concatenate([picks, rest]).astype(np.int64), np.concatenate([radii, np.zeros(rest.size)])
+
+
+def _dami_margin(table: Table, model: Any, shared: Any, budget: int, options: dict[str, Any], info: RoundInfo) -> Selection:
+    """Filter by margin on the workers, then DAMI over labeled + filtered rows on the driver
+    (the lines of ``strategies._boundary._filter_then_dami`` and ``_dami.dami_select``)."""
+    from ..strategies._boundary import DEFAULT_CANDIDATE_MULTIPLE, _check_multiple
+    from ..strategies._dami import _check_budget, _flag, representation_space
+    from ..strategies._kcenter import grouped_kcenter
+
+    multiple = _check_multiple(options.get("candidate_multiple", DEFAULT_CANDIDATE_MULTIPLE))
+    bias = _flag(options.get("bias", True), "bias")
+    count = min(table.n_unlabeled, max(budget, int(np.ceil(multiple * budget))))
+    pool, keys = _lowest(table, model, shared, "margin", count, info)
+    order = np.argsort(pool)
+    pool, keys = pool[order], keys[order]
+    considered = np.union1d(table.labeled_rows, pool)
+    is_center = np.isin(considered, table.labeled_rows)
+    grid, chunks, xs, pats = _pattern_chunks(table, model, shared)
+    X_small = _gather_rows(table, chunks, xs, considered, info)
+    patterns = _gather_rows(table, chunks, pats, considered, info)
+    rep = _representation(model, table, {"bias": bias}, "dami_margin")
+    rep.X, rep.patterns = X_small, patterns
+    groups = rep.groups(None)
+    picks, radii = grouped_kcenter(groups, is_center, budget, lambda pos: rep.points(pos, dtype=rep.dtype), rep.dim,
+                                   memory_budget=_check_budget(None), chunk_rows=rep.chunk_rows, dtype=rep.dtype)
+    rows = considered[picks]
+    return Selection(rows, radii, representation_space(bias, "all", False), keys[np.searchsorted(pool, rows)], "margin")
+

@@ -1,0 +1,228 @@
+"""A dask DataFrame as the driver sees it: partition futures, global row positions, labels, features.
+
+Rows are numbered ``0 .. n-1`` in partition order (what ``X.compute()`` would give with a
+fresh ``RangeIndex``); every pick, tie rule and block below uses that global position.  The
+driver holds only small things (the labeled rows, one column at a time while fitting the
+preprocessor); the pool stays on the workers as one float64 matrix per partition.
+
+Preprocessing is ``TabularPreprocessor`` itself, fit one column at a time on the driver (a
+column's statistics only depend on that column, so fitting column by column gives the same
+specs as one fit on the whole table) and applied per partition on the workers (the transform
+is row by row, so a partition's rows get the same bits as in the full matrix):
+
+* bool and category columns: only their distinct values (and whether one is missing) travel,
+  found per partition and merged (a distributed ``drop_duplicates``);
+* every other column is gathered to the driver (8 bytes a row for numbers), because the local
+  preprocessor's mean and std are NumPy's pairwise sums over the *sorted* column, which only
+  the whole column reproduces bit for bit.  See the README's cost model.
+
+``regrid`` materializes any range of global rows as one contiguous block on a worker (slices of
+the partitions it overlaps): the local path runs its BLAS products on fixed row chunks (a
+row's bits depend on the batch it is computed in), and blocks on the same grid give the same
+bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Table", "load_table"]
+
+
+@dataclass
+class Table:
+    """The pool on the cluster: ``parts`` (futures of float64 matrices, one per partition), their
+    first global rows ``starts`` (with ``n`` appended), the labeled rows (global, sorted), their
+    label codes and features, and the preprocessing used."""
+
+    client: Any
+    parts: list[Any]
+    starts: np.ndarray
+    labeled_rows: np.ndarray
+    codes: np.ndarray
+    classes: np.ndarray
+    labeled_X: np.ndarray
+    feature_names: list[str]
+    preprocessor: Any = None
+    n_features: int = 0
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.starts[-1])
+
+    @property
+    def n_unlabeled(self) -> int:
+        return self.n - int(self.labeled_rows.size)
+
+    def labeled_mask(self, start: int, stop: int) -> np.ndarray:
+        """Positions (relative to ``start``) of the labeled rows in ``[start, stop)``."""
+        lo, hi = np.searchsorted(self.labeled_rows, [start, stop])
+        return self.labeled_rows[lo:hi] - start
+
+    def unlabeled_row(self, c: np.ndarray | int) -> np.ndarray:
+        """Global row of the ``c``-th unlabeled row (candidate order = row order)."""
+        c = np.asarray(c, dtype=np.int64)
+        before = self.labeled_rows - np.arange(self.labeled_rows.size)  # unlabeled rows before each labeled one
+        return c + np.searchsorted(before, c, side="right")
+
+    def regrid(self, ranges: list[tuple[int, int]]) -> list[Any]:
+        """One future per ``(start, stop)`` range: rows ``start:stop`` of the feature matrix, contiguous."""
+        out = []
+        for start, stop in ranges:
+            first = int(np.searchsorted(self.starts, start, side="right")) - 1
+            pieces = []
+            i = max(first, 0)
+            while i < len(self.parts) and self.starts[i] < stop:
+                lo, hi = max(start, self.starts[i]), min(stop, self.starts[i + 1])
+                if hi > lo:
+                    pieces.append((self.parts[i], int(lo - self.starts[i]), int(hi - self.starts[i])))
+                i += 1
+            if len(pieces) == 1 and pieces[0][1] == 0 and pieces[0][2] == int(self.starts[first + 1] - self.starts[first]):
+                out.append(pieces[0][0])
+            else:
+                out.append(self.client.submit(_join, pieces, self.n_features, pure=False))
+        return out
+
+
+def _join(pieces: list[tuple[np.ndarray, int, int]], width: int) -> np.ndarray:
+    if not pieces:
+        return np.empty((0, width))
+    return np.ascontiguousarray(np.concatenate([part[lo:hi] for part, lo, hi in pieces], axis=0))
+
+
+# ---------------------------------------------------------------------- loading
+def load_table(client: Any, X: Any, y: Any, *, preprocess: bool, max_categories: int = 100) -> Table:
+    """Persist ``X`` (a dask DataFrame), find the labeled rows of ``y`` (a dask Series aligned with
+    ``X``, a column name of ``X``, or an array of one label per row) and build the feature matrices."""
+    from ..strategies._context import encode_labels
+
+    if isinstance(y, str):
+        if y not in X.columns:
+            raise ValueError(f"label column {y!r} is not a column of X; columns: {list(map(str, X.columns))}")
+        label_name, X_only = y, X.drop(columns=[y])
+    else:
+        label_name, X_only = None, X
+    if len(X_only.columns) == 0:
+        raise ValueError("X has zero columns; need at least one feature column")
+    frames = client.compute(X.to_delayed(optimize_graph=True))  # one future per partition, in order
+    lengths = np.asarray(client.gather(client.map(len, frames, pure=False)), dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    n = int(starts[-1])
+    if n == 0:
+        raise ValueError("X must have at least one row and one column, got shape (0, ...)")
+
+    if label_name is not None:
+        labels = client.map(_labeled_part, frames, [label_name] * len(frames), pure=False)
+    else:
+        labels = _label_futures(client, y, starts)
+    found = client.gather(labels)
+    rows = np.concatenate([np.asarray(r, dtype=np.int64) + s for (r, _), s in zip(found, starts[:-1])])
+    values = pd.concat([v for _, v in found], ignore_index=True) if found else pd.Series([], dtype=object)
+    _, codes, classes = encode_labels(values, int(values.shape[0]))
+    if rows.size == n:
+        raise ValueError("y has no unlabeled rows (missing values mark unlabeled rows); nothing to query")
+
+    columns = [c for c in X.columns if c != label_name]
+    if preprocess:
+        pre = _fit_columns(client, frames, columns, max_categories)
+        parts = client.map(_transform_part, frames, [pre] * len(frames), [columns] * len(frames), pure=False)
+        names = [f for p in pre for f in p.feature_names_out_]
+        summary = _Preprocessed(pre)
+    else:
+        parts = client.map(_numeric_part, frames, [columns] * len(frames), pure=False)
+        names = [str(c) for c in columns]
+        summary = None
+    width = len(names)
+    table = Table(client, parts, starts, rows, codes, classes, np.empty((0, width)), names, summary, width)
+    # labeled rows' features (small): gathered in row order for the model
+    pieces = client.gather(client.map(_take, parts, [table.labeled_mask(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])], pure=False))
+    table.labeled_X = np.concatenate([p for p in pieces], axis=0) if pieces else np.empty((0, width))
+    del frames
+    return table
+
+
+def _label_futures(client: Any, y: Any, starts: np.ndarray) -> list[Any]:
+    if type(y).__module__.split(".")[0] == "dask":
+        parts = client.compute(y.to_delayed(optimize_graph=True))
+        if len(parts) != len(starts) - 1:
+            raise ValueError(f"y has {len(parts)} partitions but X has {len(starts) - 1}; they must be aligned")
+        lengths = np.asarray(client.gather(client.map(len, parts, pure=False)))
+        if not np.array_equal(lengths, np.diff(starts)):
+            raise ValueError(f"y has {int(lengths.sum())} entries but X has {int(starts[-1])} rows (per partition "
+                             f"{lengths.tolist()} vs {np.diff(starts).tolist()}); they must match")
+        return client.map(_labeled_part, parts, [None] * len(parts), pure=False)
+    series = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y.array)
+    if len(series) != int(starts[-1]):
+        raise ValueError(f"y has {len(series)} entries but X has {int(starts[-1])} rows; they must match")
+    pieces = [series.iloc[a:b].reset_index(drop=True) for a, b in zip(starts[:-1], starts[1:])]
+    return [client.submit(_labeled_part, p, None, pure=False) for p in pieces]
+
+
+def _labeled_part(frame: Any, column: str | None) -> tuple[np.ndarray, pd.Series]:
+    s = frame if column is None else frame[column]
+    if isinstance(s, pd.DataFrame):
+        s = s.iloc[:, 0]
+    s = pd.Series(s.array, copy=False)
+    keep = ~s.isna().to_numpy()
+    return np.flatnonzero(keep), s[keep].reset_index(drop=True)
+
+
+def _take(part: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return part[rows]
+
+
+def _numeric_part(frame: pd.DataFrame, columns: list[Any]) -> np.ndarray:
+    from .._validation import check_array
+
+    return check_array(frame[columns].to_numpy(), dtype=np.float64)
+
+
+class _Preprocessed:
+    """What the report reads of a fitted preprocessor: output names and their source columns."""
+
+    def __init__(self, fitted: list[Any]) -> None:
+        self.columns = fitted
+        self.feature_names_out_ = [f for p in fitted for f in p.feature_names_out_]
+        self.source_columns_ = [s for p in fitted for s in p.source_columns_]
+
+
+def _fit_columns(client: Any, frames: list[Any], columns: list[Any], max_categories: int) -> list[Any]:
+    """One fitted single-column ``TabularPreprocessor`` per column (see the module docstring)."""
+    from .._preprocess import TabularPreprocessor, UnusableColumnsError
+
+    fitted, issues = [], []
+    for column in columns:
+        few = client.gather(client.map(_column_values, frames, [column] * len(frames), pure=False))
+        values = pd.concat(few, ignore_index=True)
+        if isinstance(few[0].dtype, pd.CategoricalDtype) and not isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype("category")  # partitions with different categories concatenate as objects
+        if _distinct_only(values.dtype):
+            values = values.drop_duplicates().reset_index(drop=True)
+        try:
+            fitted.append(TabularPreprocessor(max_categories=max_categories).fit(values.to_frame(name=column)))
+        except UnusableColumnsError as err:
+            issues.extend(err.issues)
+    if issues:
+        raise UnusableColumnsError(issues)
+    return fitted
+
+
+def _distinct_only(dtype: Any) -> bool:
+    return pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
+
+
+def _column_values(frame: pd.DataFrame, column: Any) -> pd.Series:
+    s = frame[column]
+    return s.drop_duplicates() if _distinct_only(s.dtype) else s
+
+
+def _transform_part(frame: pd.DataFrame, fitted: list[Any], columns: list[Any]) -> np.ndarray:
+    if len(frame) == 0:
+        return np.empty((0, sum(len(p.feature_names_out_) for p in fitted)))
+    blocks = [p.transform(frame[[c]]) for p, c in zip(fitted, columns)]
+    return np.ascontiguousarray(np.concatenate(blocks, axis=1), dtype=np.float64)
