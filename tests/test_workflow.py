@@ -473,3 +473,30 @@ def test_status_command(tmp_path, capsys):
     expected = float(np.mean(after[~labeled] == before[~labeled]))
     assert float(found.group(1)) == pytest.approx(expected, abs=5e-5)
     assert f"so far: {expected:.4f}" in out
+
+
+def test_merge_bad_input_is_one_line(tmp_path, capsys):
+    frame, truth = make_table()
+    path, sheet = _round(tmp_path, capsys, frame, truth)
+    before = snapshot(tmp_path)
+    base = ["--into", str(path), "--label", "label"]
+    code, _, err = run(capsys, "merge", str(tmp_path / "none.csv"), *base)
+    assert_one_error_line(code, err, "no such file")
+    code, _, err = run(capsys, "merge", str(tmp_path / "s.csv"), "--into", str(tmp_path / "none.csv"), "--label",
+                       "label")
+    assert_one_error_line(code, err, "no such file")
+    code, _, err = run(capsys, "merge", str(tmp_path / "s.csv"), "--into", str(path), "--label", "lable")
+    assert_one_error_line(code, err, "label column 'lable' not found", "did you mean 'label'")
+    code, _, err = run(capsys, "merge", str(tmp_path / "s.csv"), *base, "--out", str(tmp_path / "no" / "x.csv"))
+    assert_one_error_line(code, err, "does not exist")
+    code, _, err = run(capsys, "merge", str(tmp_path / "s.csv"), *base, "--out", str(tmp_path / "s.csv"))
+    assert_one_error_line(code, err, "input")
+    assert snapshot(tmp_path) == before
+    for change, fragment in ((lambda s: s.assign(dami_row="abc"), "not a data row number"),
+                             (lambda s: s.drop(columns=["label"]), "no label column 'label'"),
+                             (lambda s: s.drop(columns=["dami_row"]), "pass --id COLUMN")):
+        change(sheet).to_csv(tmp_path / "bad.csv", index=False)
+        before = snapshot(tmp_path)
+        code, _, err = run(capsys, "merge", str(tmp_path / "bad.csv"), *base)
+        assert_one_error_line(code, err, fragment)
+        assert snapshot(tmp_path) == before
