@@ -613,3 +613,128 @@ def test_simulate_output_directory_is_checked_before_any_work(tmp_path, capsys, 
     assert_one_error_line(code, err, "cannot write into")
     code, _, err = run(capsys, "simulate", str(path), "--label", "label", "--out", str(tmp_path / "a" / "b"))
     assert_one_error_line(code, err, "does not exist")
+
+
+# ---------------------------------------------------------------------- more found in the same spirit
+def test_excel_sep_line_and_header_less_files(tmp_path, capsys):
+    frame = make_table()
+    comma = tmp_path / "comma.csv"
+    frame.to_csv(comma, index=False)
+    _, expected, _ = run(capsys, *select_args(comma, 4, "--id", "key"))
+    excel = tmp_path / "excel.csv"
+    excel.write_text("sep=;\n" + frame.to_csv(index=False, sep=";", decimal=","))
+    code, out, err = run(capsys, *select_args(excel, 4, "--id", "key"))
+    assert code == 0, err
+    assert out == expected
+    bare = tmp_path / "bare.csv"
+    frame.drop(columns=["key", "color"]).fillna({"label": ""}).assign(label=lambda f: f["label"].replace(
+        {"yes": "1", "no": "0"})).to_csv(bare, index=False, header=False)
+    code, _, err = run(capsys, *select_args(bare, 4))
+    assert_one_error_line(code, err, "the first line looks like data, not a header")
+
+
+def test_a_column_the_user_names_is_never_dropped_as_an_index(tmp_path, capsys):
+    path = tmp_path / "indexed.csv"
+    make_table().to_csv(path)  # first column: no name, values 0..79
+    code, out, err = run(capsys, *select_args(path, 4, "--id", "Unnamed: 0"))
+    assert code == 0, err
+    report = picks(out)
+    assert list(report["Unnamed: 0"]) == list(report["row"])
+    assert "dropped the first column" not in err
+
+
+def test_labels_that_are_the_same_number_are_warned_about(tmp_path, capsys):
+    frame = make_table()
+    labels = np.where(frame["a"] > 0, "1", "0").astype(object)
+    labels[:5] = "1.0"
+    labels[40:] = None
+    frame["label"] = labels
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    code, _, err = run(capsys, *select_args(path, 2, "--id", "key"))
+    assert code == 0, err
+    assert "the same number written differently ('1' and '1.0')" in err
+
+
+def test_numbers_written_as_text_are_warned_about(tmp_path, capsys):
+    frame = make_table()
+    frame["rate"] = [f"{v:.0f}%" for v in np.random.default_rng(5).integers(0, 100, size=80)]
+    frame["price"] = ["$1,200", "$950", "$2,400", "$3,100"] * 20
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    code, _, err = run(capsys, *select_args(path, 2, "--id", "key"))
+    assert code == 0, err
+    assert "column 'rate' holds numbers written as text" in err
+    assert "column 'price' holds numbers written as text (like '$1,200')" in err
+
+
+def test_python_warnings_are_one_line_without_paths(tmp_path, capsys, monkeypatch):
+    import warnings as warnings_module
+
+    path = tmp_path / "t.csv"
+    make_table().to_csv(path, index=False)
+
+    def noisy(X, y, budget, strategy, seed, source):
+        with np.errstate(over="warn"):
+            np.float64(1e308) * np.float64(10)
+        warnings_module.warn("line one\n  /some/absolute/path.py:12: line two", UserWarning)
+        return pd.DataFrame({"row": np.arange(40, 40 + budget), "pick": np.arange(1, budget + 1)})
+
+    monkeypatch.setattr(cli_select, "_select", noisy)
+    code, out, err = run(capsys, *select_args(path, 2, "--id", "key"))
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert lines == ["dami: warning: numerical problem (overflow encountered in scalar multiply); the result "
+                     "may be affected", "dami: warning: line one /some/absolute/path.py:12: line two"]
+    assert "RuntimeWarning" not in err
+
+
+def test_quiet_hides_notes_and_verbose_turns_on_the_compile_notice(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "indexed.csv"
+    make_table().to_csv(path)
+    monkeypatch.delenv("DAMI_NP_COMPILE_NOTICE", raising=False)
+    code, _, err = run(capsys, *select_args(path, 2, "--id", "key", "-q"))
+    assert code == 0 and err == ""  # the note about the dropped index column is hidden
+    code, _, err = run(capsys, *select_args(path, 2, "--id", "key"))
+    assert code == 0 and "dropped the first column" in err
+    seen = []
+
+    def spy(X, source):  # called just before the work starts
+        seen.append(os.environ.get("DAMI_NP_COMPILE_NOTICE"))
+        raise cli_select.CliError("spy: stop here")
+
+    monkeypatch.setattr(cli_select, "check_features", spy)
+    run(capsys, *select_args(path, 2, "--id", "key"))
+    run(capsys, *select_args(path, 2, "--id", "key", "-v"))
+    assert seen == [None, "1"]  # stderr is not a terminal: the kernels' compile notice only with -v
+    assert "DAMI_NP_COMPILE_NOTICE" not in os.environ  # restored after the command
+    for command in (["simulate", "x.csv", "--out", "d"], ["demo"], ["datasets"]):
+        args = __import__("dami_np.cli", fromlist=["build_parser"]).build_parser().parse_args(command + ["-q"])
+        assert args.verbosity == 0
+
+
+def test_json_and_parquet_tables(tmp_path, capsys):
+    frame = make_table()
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    _, expected, _ = run(capsys, *select_args(path, 4, "--id", "key"))
+    records = tmp_path / "t.json"
+    frame.to_json(records, orient="records", double_precision=15)
+    lines = tmp_path / "t.jsonl"
+    frame.to_json(lines, orient="records", lines=True, double_precision=15)
+    for table in (records, lines):
+        code, out, err = run(capsys, *select_args(table, 4, "--id", "key"))
+        assert code == 0, err
+        assert picks(out)["row"].tolist() == picks(expected)["row"].tolist()
+    pytest.importorskip("pyarrow")
+    parquet = tmp_path / "t.parquet"
+    frame.assign(label=frame["label"].where(frame.index % 7 != 0, "NA")).to_parquet(parquet)
+    code, out, err = run(capsys, *select_args(parquet, 4, "--id", "key"))
+    assert code == 0, err
+    assert "'NA', which counts as a class" in err
+    code, out, err = run(capsys, *select_args(parquet, 4, "--id", "key", "--na-values", "NA"))
+    assert code == 0 and "counts as a class" not in err
+    disguised = tmp_path / "really_parquet.csv"
+    disguised.write_bytes(parquet.read_bytes())
+    code, out2, err = run(capsys, *select_args(disguised, 4, "--id", "key", "--na-values", "NA"))
+    assert code == 0 and out2 == out

@@ -132,6 +132,16 @@ def check_labels(raw: pd.Series, labels: pd.Series, label: str, source: str) -> 
         shown = "; ".join(" and ".join(repr(v) for v in group) for group in clashes[:3])
         warn(f"{source}: label column {label!r} has classes that differ only by case ({shown}); "
              "they count as different classes")
+    by_number: dict[float, list[str]] = {}
+    for value in counts.index:
+        number = pd.to_numeric(pd.Series([str(value)]), errors="coerce").iloc[0]
+        if pd.notna(number):
+            by_number.setdefault(float(number), []).append(str(value))
+    same = [sorted(group) for group in by_number.values() if len(group) > 1]
+    if same:
+        shown = "; ".join(" and ".join(repr(v) for v in group) for group in same[:3])
+        warn(f"{source}: label column {label!r} has classes that are the same number written differently "
+             f"({shown}); they count as different classes")
 
 
 def check_ids(values: pd.Series, id_column: str, rows: np.ndarray, source: str) -> None:
@@ -155,15 +165,17 @@ def report_id_name(id_column: str) -> str:
     return f"{id_column}_id" if id_column in REPORT_COLUMNS else id_column
 
 
-def identifier_warnings(frame: pd.DataFrame, features: Sequence[str], source: str) -> None:
-    """Warn about feature columns that look like row numbers or identifiers (they only add noise)."""
+def identifier_warnings(frame: pd.DataFrame, features: Sequence[str], source: str, *,
+                        identifiers: bool = True) -> None:
+    """Warn about feature columns that look like row numbers or identifiers (they only add noise),
+    and text columns of numbers written with %, currency signs or thousands separators."""
     n = len(frame)
-    if n < 20:
-        return
     for name in features:
         column = frame[name]
         present = column.dropna()
-        if len(present) != n:
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            _decorated_number_warning(present.astype(str).str.strip(), name, source)
+        if not identifiers or len(present) != n or n < 20:
             continue
         if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
             values = present.to_numpy(dtype=np.float64)
@@ -184,6 +196,21 @@ def identifier_warnings(frame: pd.DataFrame, features: Sequence[str], source: st
                 warn(f"{source}: column {name!r} has a different text in every row, like an identifier, and is "
                      f"used as a feature (it only adds noise); pass --id {_quote_arg(name)} or "
                      f"--exclude {_quote_arg(name)}")
+
+
+_DECORATED = re.compile(r"[-+(]?\s*[$€£¥]?\s*[-+]?(?:\d{1,3}(?:[,' ]\d{3})+|\d+)(?:[.,]\d+)?\s*[%$€£¥]?\)?")
+
+
+def _decorated_number_warning(text: pd.Series, name: str, source: str) -> None:
+    """Numbers written with %, currency signs or thousands separators are text, hence categories."""
+    if text.empty or not text.iloc[:100].str.contains(r"\d", regex=True).any():
+        return
+    plain = pd.to_numeric(text, errors="coerce").notna()
+    decorated = text.str.fullmatch(_DECORATED).fillna(False) & ~plain
+    if decorated.any() and (decorated | plain).mean() >= 0.9:
+        example = text[decorated].iloc[0]
+        warn(f"{source}: column {name!r} holds numbers written as text (like {example!r}), so each value is a "
+             "category; remove the signs and thousands separators to use them as numbers")
 
 
 def check_features(X: pd.DataFrame, source: str) -> None:

@@ -37,7 +37,7 @@ def run_select(args: argparse.Namespace) -> int:
     na_values = split_names(args.na_values, "--na-values") if args.na_values else []
     text_columns = (args.label,) + ((args.id,) if args.id else ())
     table = read_table(args.table, text_columns=text_columns, sep=parse_separator(args.sep), na_values=na_values,
-                       encoding=args.encoding, decimal=args.decimal)
+                       encoding=args.encoding, decimal=args.decimal, named=named_columns(args))
     if plan is not None:
         plan.check_table(table.frame, table.source)  # type: ignore[attr-defined]
     report = pick_from_frame(
@@ -69,6 +69,16 @@ def _workflow_plan(args: argparse.Namespace, target: object) -> object:
     if not SelectPlan.wanted(args):
         return None
     return SelectPlan(args, getattr(target, "path", None))
+
+
+def named_columns(args: argparse.Namespace) -> list[str]:
+    """Every column name the user gave (such a column is never dropped as a saved index)."""
+    names = [args.label] + ([args.id] if args.id else [])
+    for values in (args.features, args.exclude):
+        for value in values or []:
+            names.append(value.strip())
+            names.extend(split_names([value], "--features") or [])
+    return names
 
 
 def check_seed(seed: int) -> None:
@@ -121,8 +131,7 @@ def pick_from_frame(
     check_labels(frame[label], y, label, source)
     if id_column is not None:
         check_ids(frame[id_column], id_column, rows, source)
-    if features is None:
-        identifier_warnings(frame, chosen, source)
+    identifier_warnings(frame, chosen, source, identifiers=features is None)
     check_features(frame[chosen], source)
     release()  # every check passed: print the held notes and warnings, then work
     table = (plan.select if plan is not None else _select)(frame[chosen], y, budget, strategy, seed, source)  # type: ignore[attr-defined]

@@ -113,8 +113,9 @@ def load_labeled_table(
     else:
         if table != "-" and not path.exists() and path.suffix == "":
             raise CliError(f"{table}: no such file or bundled dataset (bundled: {', '.join(datasets.names())})")
+        named = [label] + ([id_column] if id_column else []) + [v.strip() for v in (features or []) + (exclude or [])]
         read = read_table(table, text_columns=(label,) + ((id_column,) if id_column else ()), sep=sep,
-                          na_values=na_values, encoding=encoding, decimal=decimal)
+                          na_values=na_values, encoding=encoding, decimal=decimal, named=named)
         frame, source, rows = read.frame, read.source, read.rows
     columns = list(frame.columns)
     require_column(label, columns, "label", source)
@@ -134,8 +135,7 @@ def load_labeled_table(
             f"(first at data row {first_row})"
         )
     check_labels(frame[label], y, label, source)
-    if features is None:
-        identifier_warnings(frame, chosen, source)
+    identifier_warnings(frame, chosen, source, identifiers=features is None)
     return frame[chosen], y.rename(label)
 
 

@@ -103,12 +103,14 @@ def read_table(
     spec: str,
     *,
     text_columns: Sequence[str] = (),
+    named: Sequence[str] = (),
     sep: str | None = None,
     na_values: Sequence[str] = (),
     encoding: str | None = None,
     decimal: str | None = None,
 ) -> Table:
-    """Read TABLE (a path or ``-``); ``text_columns`` keep all text but the empty cell (and ``na_values``)."""
+    """Read TABLE (a path or ``-``); ``text_columns`` keep all text but the empty cell (and ``na_values``);
+    a column in ``named`` (the user named it) is never dropped as an index or empty column."""
     source = _open_input(spec)
     fmt = _content_format(source)
     notes: list[str] = []
@@ -122,7 +124,7 @@ def read_table(
     if fmt in ("parquet", "json") and na_values:
         frame = _apply_na_values(frame, na_values)
     frame = _clean_names(frame, source.source)
-    frame, rows = _drop_index_and_empty(frame, source.source, notes)
+    frame, rows = _drop_index_and_empty(frame, source.source, notes, set(named) | set(text_columns))
     return Table(frame=frame, rows=rows, source=source.source, notes=notes)
 
 
@@ -229,7 +231,13 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
     compression = fmt.split("+", 1)[1] if "+" in fmt and fmt != "csv+utf-16" else None
     if encoding is None:
         encoding = "utf-16" if fmt == "csv+utf-16" else "utf-8"
-    first_line = _first_text_line(source, compression, encoding)
+    lines = _first_text_lines(source, compression, encoding)
+    skip = 0
+    excel = re.fullmatch(r'\s*"?sep=(.)"?\s*', lines[0])
+    if excel:  # Excel's "sep=;" line before the header
+        sep = sep or excel.group(1)
+        skip, lines = 1, lines[1:] or [""]
+    first_line = lines[0]
     if not first_line.strip():
         raise CliError(f"{source.source}: the first line (the header) is empty")
     if sep is None:
@@ -248,7 +256,7 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
     dtypes = {name: str for name in names if name in text}
     try:
         frame = pd.read_csv(
-            source.pandas_source(), sep=sep, header=0, names=names, index_col=False, dtype=dtypes,
+            source.pandas_source(), sep=sep, header=0, skiprows=skip, names=names, index_col=False, dtype=dtypes,
             keep_default_na=False, na_values=na, skipinitialspace=True, skip_blank_lines=False,
             compression=compression, encoding=encoding, decimal=decimal,
             encoding_errors="strict",
@@ -264,7 +272,7 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
     return frame
 
 
-def _first_text_line(source: _Input, compression: str | None, encoding: str) -> str:
+def _first_text_lines(source: _Input, compression: str | None, encoding: str, count: int = 2) -> list[str]:
     shown = encoding
     if encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
         encoding = "utf-8-sig"
@@ -277,14 +285,16 @@ def _first_text_line(source: _Input, compression: str | None, encoding: str) -> 
         with raw:
             stream = _OPENERS[compression](raw, "rb") if compression else raw
             with io.TextIOWrapper(stream, encoding=encoding, newline="") as text_stream:
-                line = text_stream.readline(1 << 20)
+                lines = [text_stream.readline(1 << 20) for _ in range(count)]
     except UnicodeDecodeError as error:
         raise CliError(_decode_message(source.source, error, shown)) from None
     except (OSError, EOFError, lzma.LZMAError) as error:
         raise CliError(f"{source.source}: cannot read table: {_first_line(error)}") from None
-    if not line:
+    lines = [line for line in lines if line]
+    if not lines:
         raise CliError(f"{source.source}: the file is empty")
-    return line.lstrip("\ufeff").rstrip("\r\n")
+    lines[0] = lines[0].lstrip("\ufeff")
+    return [line.rstrip("\r\n") for line in lines]
 
 
 def _sniff_separator(line: str, source: str) -> str:
@@ -337,17 +347,19 @@ def _blank(frame: pd.DataFrame) -> pd.DataFrame:
     return blank
 
 
-def _drop_index_and_empty(frame: pd.DataFrame, source: str, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+def _drop_index_and_empty(frame: pd.DataFrame, source: str, notes: list[str],
+                          named: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
     if frame.shape[1] == 0:
         raise CliError(f"{source}: the table has no columns")
     names = list(frame.columns)
     first = names[0]
-    if (first == "Unnamed: 0" or first.startswith("__index_level_")) and frame.shape[1] > 1:
+    if (first == "Unnamed: 0" or first.startswith("__index_level_")) and frame.shape[1] > 1 and first not in named:
         frame = frame.drop(columns=[first])
         _note(notes, f"{source}: dropped the first column, which has no name (a saved row index, "
                      "like pandas' to_csv writes)")
     blank = _blank(frame)
-    empty_columns = [c for c in frame.columns if c.startswith("Unnamed: ") and bool(blank[c].all())]
+    empty_columns = [c for c in frame.columns
+                     if c.startswith("Unnamed: ") and c not in named and bool(blank[c].all())]
     if empty_columns and len(empty_columns) < frame.shape[1]:
         frame = frame.drop(columns=empty_columns)
         blank = blank.drop(columns=empty_columns)
@@ -406,7 +418,9 @@ def column_hint(name: str, columns: Sequence[str], source: str, role: str) -> st
     text = f"{source}: {role} column {name!r} not found; columns are {shown}"
     close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
     folded = [c for c in columns if c.casefold().strip() == name.casefold().strip()]
-    if folded:
+    if len(columns) > 1 and all(_is_number(c) or c.startswith("Unnamed: ") for c in columns):
+        text += " (the first line looks like data, not a header: add a header line with the column names)"
+    elif folded:
         text += f" (did you mean {folded[0]!r}?)"
     elif close:
         text += f" (did you mean {close[0]!r}?)"
@@ -416,6 +430,14 @@ def column_hint(name: str, columns: Sequence[str], source: str, role: str) -> st
                 text += f" (the header looks {label}-separated: pass --sep {label})"
                 break
     return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------- writing
