@@ -118,7 +118,7 @@ class DamiRepresentation:
         self.n_hidden = len(model.coefs_) - 1
         self.n_classes = int(model.coefs_[-1].shape[1])
         self.n_features = int(model.coefs_[0].shape[0])
-        self.patterns = model.activation_patterns(X)
+        self.patterns = _activation_patterns(model, X)
         self.predicted = (
             np.argmax(model_logits(model, X), axis=1).astype(np.int64) if rows == "predicted" else None
         )
@@ -178,7 +178,8 @@ class DamiRepresentation:
 
         Rows are computed in consecutive batches of ``chunk_rows`` from the start of ``rows``,
         each with single-threaded BLAS (so its bits do not depend on the thread count); the
-        batches run on the kernels' thread count (``kernels.set_num_threads``).
+        batches run on the kernels' thread count (``kernels.set_num_threads``), each thread
+        reusing one set of buffers.
         """
         from .._blas_threads import limit_blas_threads
 
@@ -186,30 +187,32 @@ class DamiRepresentation:
         dtype = np.dtype(dtype)
         out = np.empty((rows.size, self.dim), dtype=dtype)
         starts = list(range(0, rows.size, self.chunk_rows))
-
-        def batch(start: int) -> None:
-            chunk = rows[start : start + self.chunk_rows]
-            target = out[start : start + chunk.size] if dtype == self.dtype else np.empty((chunk.size, self.dim), self.dtype)
-            if self.factor is not None:
-                self._embedded(chunk, target)
-            else:
-                self._chain(chunk, target)
-            if self.normalize:
-                norms = np.sqrt(np.einsum("ij,ij->i", target, target))
-                np.divide(target, norms[:, None], out=target, where=norms[:, None] > 0)
-            if dtype != self.dtype:
-                out[start : start + chunk.size] = target
-
         workers = min(len(starts), _threads())
+
+        def run(mine: list[int]) -> None:
+            work: dict[str, np.ndarray] = {}
+            for start in mine:
+                chunk = rows[start : start + self.chunk_rows]
+                m = chunk.size
+                target = out[start : start + m] if dtype == self.dtype else _buffer(work, "target", (m, self.dim), self.dtype)
+                if self.factor is not None:
+                    self._embedded(chunk, target)
+                else:
+                    self._chain(chunk, target, work)
+                if self.normalize:
+                    norms = np.sqrt(np.einsum("ij,ij->i", target, target))
+                    np.divide(target, norms[:, None], out=target, where=norms[:, None] > 0)
+                if dtype != self.dtype:
+                    out[start : start + m] = target
+
         with limit_blas_threads(1):
             if workers > 1:
                 from concurrent.futures import ThreadPoolExecutor
 
                 with ThreadPoolExecutor(workers) as pool:
-                    list(pool.map(batch, starts))
+                    list(pool.map(run, [starts[i::workers] for i in range(workers)]))
             else:
-                for start in starts:
-                    batch(start)
+                run(starts)
         return out
 
     def points_stable(self, rows: np.ndarray) -> np.ndarray:
@@ -221,59 +224,62 @@ class DamiRepresentation:
             lambda start, stop: self.points(np.arange(start, stop, dtype=np.int64)), self.X.shape[0], rows
         )
 
-    def _masks(self, rows: np.ndarray) -> list[np.ndarray]:
+    def _masks(self, rows: np.ndarray, work: dict[str, np.ndarray]) -> list[np.ndarray]:
         """0/1 masks (len(rows), H_l) of every hidden layer, in the compute dtype, from the stored patterns."""
         widths = [int(W.shape[1]) for W in self.model.coefs_[:-1]]
         bits = np.unpackbits(self.patterns[rows], axis=1, count=sum(widths))
         masks, at = [], 0
-        for w in widths:
-            masks.append(bits[:, at : at + w].astype(self.dtype))
+        for layer, w in enumerate(widths):
+            mask = _buffer(work, f"mask{layer}", (rows.size, w), self.dtype)
+            np.copyto(mask, bits[:, at : at + w])
+            masks.append(mask)
             at += w
         return masks
 
-    def _chain(self, rows: np.ndarray, out: np.ndarray) -> None:
+    def _chain(self, rows: np.ndarray, out: np.ndarray, work: dict[str, np.ndarray]) -> None:
         """``[A(x) @ right (flattened), b(x)]`` of ``rows`` into ``out`` (m, dim), compute dtype."""
         m, C, L = rows.size, self._per_class, self.n_hidden + 1
-        coefs, r = self._coefs, self._r
-        masks = self._masks(rows)
+        coefs, r, dt = self._coefs, self._r, self.dtype
+        masks = self._masks(rows, work)
         cls = self.predicted[rows] if self.rows == "predicted" else None
-        wpart = out if not self.bias else np.empty((m, C * r), dtype=self.dtype)
+        wpart = out if not self.bias else _buffer(work, "wpart", (m, C * r), dt)
         if self.n_hidden == 0:
             W = coefs[0].T  # (C_all, d): one global linear map
             wpart[...] = W[cls] if cls is not None else W.reshape(1, -1)
         elif cls is not None:  # one class per row: vectors, (m, H) @ (H, H') products
-            P = coefs[-1].T[cls] * masks[-1]
+            P = _buffer(work, "P", (m, masks[-1].shape[1]), dt)
+            np.take(coefs[-1].T, cls, axis=0, out=P)
+            P *= masks[-1]
             for layer in range(L - 1, 1, -1):  # W_layer = coefs[layer - 1].T, then the mask of layer - 1
-                P = P @ coefs[layer - 1].T
+                P = np.matmul(P, coefs[layer - 1].T, out=_buffer(work, f"P{layer}", (m, coefs[layer - 1].shape[0]), dt))
                 P *= masks[layer - 2]
             np.matmul(P, self._right, out=wpart)
         elif self.n_hidden == 1:
             np.matmul(masks[0], self._K, out=wpart)
         else:
-            R = masks[-1] @ self._K  # (m, C * H_{L-2})
+            R = np.matmul(masks[-1], self._K, out=_buffer(work, "R", (m, self._K.shape[1]), dt))  # (m, C * H_{L-2})
             for layer in range(L - 2, 1, -1):  # mask of hidden layer `layer`, then W_layer
-                R = R.reshape(m, C, -1)
-                R *= masks[layer - 1][:, None, :]
-                R = R.reshape(m * C, -1) @ coefs[layer - 1].T
-            R = R.reshape(m, C, -1)
-            R *= masks[0][:, None, :]
+                R.reshape(m, C, -1).__imul__(masks[layer - 1][:, None, :])
+                nxt = _buffer(work, f"R{layer}", (m * C, coefs[layer - 1].shape[0]), dt)
+                R = np.matmul(R.reshape(m * C, -1), coefs[layer - 1].T, out=nxt)
+            R.reshape(m, C, -1).__imul__(masks[0][:, None, :])
             np.matmul(R.reshape(m * C, -1), self._right, out=wpart.reshape(m * C, r))
         if self.bias:
             out[:, : C * r] = wpart
-            out[:, C * r :] = self._bias(masks, cls, m)
+            out[:, C * r :] = self._bias(masks, cls, m, work)
 
-    def _bias(self, masks: list[np.ndarray], cls: np.ndarray | None, m: int) -> np.ndarray:
+    def _bias(self, masks: list[np.ndarray], cls: np.ndarray | None, m: int, work: dict[str, np.ndarray]) -> np.ndarray:
         """``b(x)``: the forward pass of the intercepts through the rows' masks ((m, C) or (m, 1))."""
-        coefs, intercepts = self._coefs, self._intercepts
+        coefs, intercepts, dt = self._coefs, self._intercepts, self.dtype
         if self.n_hidden == 0:
             b = np.broadcast_to(intercepts[0], (m, intercepts[0].size))
         else:
-            beta = intercepts[0] * masks[0]
+            beta = np.multiply(intercepts[0], masks[0], out=_buffer(work, "beta0", masks[0].shape, dt))
             for layer in range(1, self.n_hidden):
-                beta = beta @ coefs[layer]
+                beta = np.matmul(beta, coefs[layer], out=_buffer(work, f"beta{layer}", masks[layer].shape, dt))
                 beta += intercepts[layer]
                 beta *= masks[layer]
-            b = beta @ coefs[-1]
+            b = np.matmul(beta, coefs[-1], out=_buffer(work, "b", (m, coefs[-1].shape[1]), dt))
             b += intercepts[-1]
         return b[np.arange(m), cls][:, None] if cls is not None else b
 
@@ -294,6 +300,35 @@ class DamiRepresentation:
         elif self.bias:
             buf[:, H] = 1.0
         np.matmul(buf, self.factor, out=out)
+
+
+_PATTERN_ROWS = 1 << 15
+
+
+def _activation_patterns(model: Any, X: np.ndarray) -> np.ndarray:
+    """``model.activation_patterns(X)``, evaluated on fixed blocks of rows in parallel (single-threaded
+    BLAS per block, like ``points``)."""
+    n = int(np.shape(X)[0])
+    workers = min(-(-n // _PATTERN_ROWS), _threads())
+    if workers <= 1:
+        return np.asarray(model.activation_patterns(X), dtype=np.uint8)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .._blas_threads import limit_blas_threads
+
+    starts = list(range(0, n, _PATTERN_ROWS))
+    with limit_blas_threads(1), ThreadPoolExecutor(workers) as pool:
+        blocks = list(pool.map(lambda lo: model.activation_patterns(X[lo : lo + _PATTERN_ROWS]), starts))
+    return np.concatenate([np.asarray(b, dtype=np.uint8) for b in blocks])
+
+
+def _buffer(work: dict[str, np.ndarray], name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A reusable C-contiguous buffer of ``shape`` from ``work`` (grown when too small)."""
+    size = int(np.prod(shape))
+    buf = work.get(name)
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = work[name] = np.empty(size, dtype=dtype)
+    return buf[:size].reshape(shape)
 
 
 def _threads() -> int:
