@@ -738,3 +738,22 @@ def test_json_and_parquet_tables(tmp_path, capsys):
     disguised.write_bytes(parquet.read_bytes())
     code, out2, err = run(capsys, *select_args(disguised, 4, "--id", "key", "--na-values", "NA"))
     assert code == 0 and out2 == out
+
+
+def test_default_missing_markers_in_text_features_are_warned_about_and_keep_na_keeps_them(tmp_path, capsys):
+    frame = make_table()
+    frame["region"] = np.array(["EU", "NA", "APAC", "EU"], dtype=object)[np.arange(80) % 4]  # NA: North America
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = run(capsys, *select_args(path, 4, "--id", "key"))
+    assert code == 0, err
+    assert "column 'region' has cells read as missing values (20 'NA')" in err and "--keep-na region" in err
+    code, kept, err = run(capsys, *select_args(path, 4, "--id", "key", "--keep-na", "region"))
+    assert code == 0 and "read as missing" not in err
+    renamed = tmp_path / "renamed.csv"
+    frame.assign(region=frame["region"].replace({"NA": "NAM"})).to_csv(renamed, index=False)  # sorts like NA
+    _, expected, _ = run(capsys, *select_args(renamed, 4, "--id", "key"))
+    # with --keep-na, 'NA' is a level like any other: the picks of the table where it is spelled NAM
+    pd.testing.assert_frame_equal(picks(kept).drop(columns="explanation"), picks(expected).drop(columns="explanation"))
+    code, _, err = run(capsys, *select_args(path, 4, "--keep-na", "regoin"))
+    assert_one_error_line(code, err, "'regoin' not found", "did you mean 'region'")

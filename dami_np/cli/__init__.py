@@ -102,6 +102,9 @@ def _input_options(sub: argparse.ArgumentParser, *, id_help: str) -> None:
     group.add_argument("--na-values", metavar="TEXT,...", action="append",
                        help="extra cell texts that mean missing (and unlabeled in the label column), e.g. '?,unknown'; "
                             "by default only an empty cell is an unlabeled row")
+    group.add_argument("--keep-na", metavar="COL,...", action="append",
+                       help="feature columns where only an empty cell is missing (like the label and id): "
+                            "'NA', 'None', 'null'... stay values; repeatable")
     group.add_argument("--encoding", metavar="NAME", help="text encoding of a CSV (default: UTF-8)")
 
 

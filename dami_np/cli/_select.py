@@ -35,9 +35,12 @@ def run_select(args: argparse.Namespace) -> int:
     target = prepare_output(args.out, args.format, inputs=(args.table,))
     plan = _workflow_plan(args, target)
     na_values = split_names(args.na_values, "--na-values") if args.na_values else []
-    text_columns = (args.label,) + ((args.id,) if args.id else ())
+    keep_na = split_names(args.keep_na, "--keep-na") if getattr(args, "keep_na", None) else []
+    text_columns = (args.label,) + ((args.id,) if args.id else ()) + tuple(keep_na)
     table = read_table(args.table, text_columns=text_columns, sep=parse_separator(args.sep), na_values=na_values,
                        encoding=args.encoding, decimal=args.decimal, named=named_columns(args))
+    for name in keep_na:
+        require_column(name, list(table.frame.columns), "--keep-na", table.source)
     if plan is not None:
         plan.check_table(table.frame, table.source)  # type: ignore[attr-defined]
     report = pick_from_frame(

@@ -54,6 +54,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         args.table, args.label, id_column=args.id, features=args.features, exclude=args.exclude,
         sep=parse_separator(args.sep), na_values=split_names(args.na_values, "--na-values") if args.na_values else [],
         encoding=args.encoding, decimal=args.decimal,
+        keep_na=split_names(args.keep_na, "--keep-na") if getattr(args, "keep_na", None) else [],
     )
     check_features(X, args.table)
     release()  # every check passed: print the held notes and warnings, then work
@@ -97,6 +98,7 @@ def load_labeled_table(
     na_values: Sequence[str] = (),
     encoding: str | None = None,
     decimal: str | None = None,
+    keep_na: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, pd.Series]:
     """A file path (or ``-``), or the name of a bundled dataset; every row must carry a label."""
     from .. import datasets
@@ -114,9 +116,11 @@ def load_labeled_table(
         if table != "-" and not path.exists() and path.suffix == "":
             raise CliError(f"{table}: no such file or bundled dataset (bundled: {', '.join(datasets.names())})")
         named = [label] + ([id_column] if id_column else []) + [v.strip() for v in (features or []) + (exclude or [])]
-        read = read_table(table, text_columns=(label,) + ((id_column,) if id_column else ()), sep=sep,
-                          na_values=na_values, encoding=encoding, decimal=decimal, named=named)
+        read = read_table(table, text_columns=(label,) + ((id_column,) if id_column else ()) + tuple(keep_na),
+                          sep=sep, na_values=na_values, encoding=encoding, decimal=decimal, named=named)
         frame, source, rows = read.frame, read.source, read.rows
+        for name in keep_na:
+            require_column(name, list(frame.columns), "--keep-na", source)
     columns = list(frame.columns)
     require_column(label, columns, "label", source)
     if id_column is not None:

@@ -39,7 +39,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._console import note
+from ._console import note, warn
 from ._errors import CliError
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -269,7 +269,40 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
         raise CliError(f"{source.source}: the file is empty") from None
     except (OSError, EOFError, ValueError, lzma.LZMAError) as error:
         raise CliError(f"{source.source}: cannot read table: {_first_line(error)}") from None
+    _warn_default_na(frame, source, text, dict(sep=sep, header=0, skiprows=skip, names=names, index_col=False,
+                                                skipinitialspace=True, skip_blank_lines=False,
+                                                compression=compression, encoding=encoding))
     return frame
+
+
+def _warn_default_na(frame: pd.DataFrame, source: _Input, text: set[str], options: dict[str, Any]) -> None:
+    """A text feature column where pandas' default markers (``NA``, ``None``, ``null``...) became
+    missing values: say so, since ``NA`` may be a real value there (North America, sodium...)."""
+    suspects = [name for name in frame.columns if name not in text
+                and (frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name].dtype))
+                and bool(frame[name].isna().any())]
+    if not suspects:
+        return
+    try:
+        raw = pd.read_csv(source.pandas_source(), usecols=suspects, dtype=str, keep_default_na=False,
+                          na_values=[""], **options)
+    except (ValueError, OSError, pd.errors.ParserError):
+        return
+    markers = set(_DEFAULT_NA) - {""}
+    for name in suspects:
+        cells = raw[name].dropna().str.strip()
+        hits = cells[cells.isin(markers)]
+        if len(hits):
+            counts = hits.value_counts()
+            shown = ", ".join(f"{count} {value!r}" for value, count in counts.items())
+            warn(f"{source.source}: column {name!r} has cells read as missing values ({shown}); if that is a "
+                 f"real value there, pass --keep-na {_shell_word(name)}")
+
+
+def _shell_word(text: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_.,:/=+@%-]+", text):
+        return text
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _first_text_lines(source: _Input, compression: str | None, encoding: str, count: int = 2) -> list[str]:
