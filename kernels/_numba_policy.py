@@ -67,7 +67,7 @@ JIT_ENABLED: bool = NUMBA_ENABLED and not bool(_numba.config.DISABLE_JIT)
 _fallback_threads: int = 1
 _dispatchers: list[Any] = []
 _warned = False
-_notice = _env("DAMI_NP_COMPILE_NOTICE") in _TRUE
+_notice: bool | None = None  # None: follow DAMI_NP_COMPILE_NOTICE (read when a kernel compiles)
 _noticed = False
 _sources_hash: str | None = None
 
@@ -91,7 +91,8 @@ def set_compile_notice(enabled: bool) -> None:
     """Print ``compiling kernels (first run only, ~N s)...`` on stderr when a kernel compiles.
 
     Once per process, only for a real compilation (not a cache load). Off by default;
-    ``DAMI_NP_COMPILE_NOTICE=1`` turns it on too.
+    ``DAMI_NP_COMPILE_NOTICE=1`` in the environment turns it on too (read at compile time, so
+    it can be set before or after the import); an explicit call here wins over it.
     """
     global _notice
     _notice = bool(enabled)
@@ -99,7 +100,8 @@ def set_compile_notice(enabled: bool) -> None:
 
 def _compile_notice() -> None:
     global _noticed
-    if _notice and not _noticed:
+    wanted = _env("DAMI_NP_COMPILE_NOTICE") in _TRUE if _notice is None else _notice
+    if wanted and not _noticed:
         _noticed = True
         when = "first run only, " if cache_enabled() else ""
         print(f"compiling kernels ({when}~{COMPILE_SECONDS_ESTIMATE} s)...", file=sys.stderr, flush=True)

@@ -237,3 +237,18 @@ def test_kernels_import_nothing_from_dami_np():
             ln for ln in text.splitlines() if ln.lstrip().startswith(("import ", "from "))
         ), path.name
         assert "from .." not in text, path.name
+
+
+@needs_numba_jit
+def test_notice_follows_the_environment_at_compile_time_and_the_explicit_switch_wins(monkeypatch, capsys):
+    monkeypatch.setattr(P, "_dispatchers", [])
+    monkeypatch.setenv("DAMI_NP_CACHE", "0")  # always a real compilation
+    expected = f"compiling kernels (~{P.COMPILE_SECONDS_ESTIMATE} s)...\n"
+    cases = [(None, "1", expected), (False, "1", ""), (True, "0", expected), (None, "0", "")]
+    for i, (switch, env, out) in enumerate(cases):
+        monkeypatch.setattr(P, "_notice", switch)
+        monkeypatch.setattr(P, "_noticed", False)
+        monkeypatch.setenv("DAMI_NP_COMPILE_NOTICE", env)  # set after the import: still seen
+        f = P.kernel()(eval(f"lambda v: v + {i}.5"))  # a new function: nothing to reuse
+        assert f(1.0) == 1.5 + i and f(2.0) == 2.5 + i  # the second call compiles nothing
+        assert capsys.readouterr().err == out, (switch, env)

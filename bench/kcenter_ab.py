@@ -1,0 +1,99 @@
+"""A/B: ``kcenter_greedy(method="auto")`` of today's kernels against those of an older commit, interleaved.
+
+    python bench/kcenter_ab.py --old d6e8ba0                 # the README K-Center cases
+    python bench/kcenter_ab.py --old d6e8ba0 --repeat 5 --big
+
+Both versions run in one process on the same arrays, alternating (old, new, old, new, ...),
+so a busy machine slows both alike; the table gives the median of each and the ratio. The old
+``kernels/`` tree is taken with ``git archive`` into a temporary package (its one import from
+``dami_np`` is rewritten to an absolute import). Picks are checked to be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _machine import machine_summary  # noqa: E402
+from kcenter_speed import make_dami_data, make_data, warm_kernels  # noqa: E402
+
+from dami_np import kernels as K  # noqa: E402
+
+
+def load_old(commit: str, into: Path):
+    """Import ``kernels/`` of ``commit`` as the package ``old_kernels``."""
+    tar = subprocess.run(["git", "-C", str(HERE.parent), "archive", commit, "kernels"], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
+        tf.extractall(into, filter="data")
+    pkg = into / "old_kernels"
+    (into / "kernels").rename(pkg)
+    for f in pkg.glob("*.py"):
+        text = f.read_text()
+        f.write_text(text.replace("from .._blas_threads", "from dami_np._blas_threads"))
+    sys.path.insert(0, str(into))
+    import old_kernels
+
+    return old_kernels
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--old", required=True, help="commit whose kernels/ is the baseline")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--big", action="store_true", help="add 1M x 640 clustered, 1000 picks from 1000 centers")
+    args = ap.parse_args()
+    cases = [(100_000, 640, 100, 500, "gaussian"), (100_000, 640, 100, 500, "clustered"),
+             (300_000, 64, 100, 500, "gaussian"), (300_000, 64, 100, 500, "clustered"),
+             (100_000, 216, 100, 500, "dami W(x)")]
+    if args.big:
+        cases.append((1_000_000, 640, 1000, 1000, "clustered"))
+    with tempfile.TemporaryDirectory(prefix="kcenter-ab-") as tmp:
+        old = load_old(args.old, Path(tmp))
+        new_rev = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+                                 capture_output=True, text=True).stdout.strip()
+        print(f"# K-Center A/B: kernels of {args.old} (old) vs the working tree at {new_rev} (new), "
+              f"{time.strftime('%Y-%m-%d %H:%M')}\n")
+        print(f"Machine: {machine_summary()}; numba threads {K.get_num_threads()}  ")
+        print(f"Load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1, 5, 15 min)  ")
+        print(f"Command: python {' '.join(sys.argv)}\n")
+        warm_kernels()
+        xw = make_data("clustered", 3000, 40, 0.3)
+        old.kcenter_greedy(xw, 40, np.arange(0, 3000, 7))  # the old kernels compiled at import
+        print("| case | old auto (s) | new auto (s) | new / old | same picks | old runs | new runs |")
+        print("|---|---:|---:|---:|:---:|---|---|")
+        for n, d, c, k, kind in cases:
+            x = make_dami_data(n) if kind == "dami W(x)" else make_data(kind, n, d, 0.25)
+            centers = np.random.default_rng(1).choice(n, c, replace=False)
+            t_old, t_new, same = [], [], True
+            for _ in range(args.repeat):
+                for name, mod, out in (("old", old, t_old), ("new", K, t_new)):
+                    t0 = time.perf_counter()
+                    p = mod.kcenter_greedy(x, k, centers)
+                    out.append(time.perf_counter() - t0)
+                    if name == "old":
+                        ref = p
+                    else:
+                        same = same and bool(np.array_equal(p, ref))
+            mo, mn = statistics.median(t_old), statistics.median(t_new)
+            title = f"{kind}, {n:,} x {x.shape[1]}, {k} picks from {c} centers"
+            print(f"| {title} | {mo:.2f} | {mn:.2f} | {mn / mo:.2f} | {'yes' if same else 'NO'} | "
+                  f"{', '.join(f'{t:.2f}' for t in t_old)} | {', '.join(f'{t:.2f}' for t in t_new)} |", flush=True)
+            del x
+    print(f"\nLoad average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
