@@ -232,12 +232,13 @@ def test_parquet_output_round_trips(tmp_path, capsys):
         ("picks.xlsx", None, "unknown output format"),
         ("picks.csv", "parquet", "--format parquet but --out"),
         ("missing_dir/picks.csv", None, "does not exist"),
+        ("new_dir/", "csv", "names a directory"),
     ],
 )
 def test_output_problems_are_found_before_any_work(tmp_path, capsys, no_compute, out, fmt, fragment):
     path = tmp_path / "t.csv"
     make_table().to_csv(path, index=False)
-    extra = ["--out", str(tmp_path / out)] + (["--format", fmt] if fmt else [])
+    extra = ["--out", f"{tmp_path}/{out}"] + (["--format", fmt] if fmt else [])
     code, _, err = run(capsys, *select_args(path, 3, *extra))
     assert_one_error_line(code, err, fragment)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

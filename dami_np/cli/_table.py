@@ -522,6 +522,8 @@ class Target:
 
 def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = ()) -> Target:
     """Check everything about the output before any work: format, directory, permissions, inputs."""
+    if out not in (None, "-") and str(out).endswith(("/", os.sep)):
+        raise CliError(f"--out {out}: names a directory; give a file name")
     path = None if out in (None, "-") else Path(out)  # type: ignore[arg-type]
     device = path is not None and path.exists() and not path.is_dir() and not path.is_file()
     kind = output_format(None if device and _format_by_name(path) is None else path, fmt)  # type: ignore[arg-type]
