@@ -758,3 +758,19 @@ def test_default_missing_markers_in_text_features_are_warned_about_and_keep_na_k
     pd.testing.assert_frame_equal(picks(kept).drop(columns="explanation"), picks(expected).drop(columns="explanation"))
     code, _, err = run(capsys, *select_args(path, 4, "--keep-na", "regoin"))
     assert_one_error_line(code, err, "'regoin' not found", "did you mean 'region'")
+
+
+def test_unlabeled_rows_without_any_feature_value_are_not_picked(tmp_path, capsys):
+    frame = make_table()
+    clean = tmp_path / "clean.csv"
+    frame.to_csv(clean, index=False)
+    hollow = pd.concat([frame, pd.DataFrame({"key": ["placeholder1", "placeholder2"]})], ignore_index=True)
+    path = tmp_path / "hollow.csv"
+    hollow.to_csv(path, index=False)  # two rows with an id only: no label, no feature
+    _, expected, _ = run(capsys, *select_args(clean, 40, "--id", "key"))
+    code, out, err = run(capsys, *select_args(path, 40, "--id", "key"))
+    assert code == 0, err
+    assert "2 unlabeled row(s) have no feature value (data row(s) 80, 81)" in err
+    assert out == expected  # the same picks: those rows are neither candidates nor preprocessing input
+    code, _, err = run(capsys, *select_args(path, 41, "--id", "key"))
+    assert_one_error_line(code, err, "only 40 rows")

@@ -24,7 +24,7 @@ from ._columns import (
 )
 from ._console import note, release
 from ._errors import CliError
-from ._table import parse_separator, prepare_output, read_table, write_frame
+from ._table import blank_cells, parse_separator, prepare_output, read_table, write_frame
 
 
 def run_select(args: argparse.Namespace) -> int:
@@ -124,6 +124,14 @@ def pick_from_frame(
     chosen = feature_columns(columns, label=label, id_column=id_column, features=features, exclude=exclude,
                              source=source)
     y = label_series(frame[label], na_values)
+    hollow = blank_cells(frame[chosen]).all(axis=1).to_numpy(dtype=bool) & y.isna().to_numpy(dtype=bool)
+    if hollow.any() and not hollow.all():  # an unlabeled row without any feature value says nothing
+        note(f"{source}: {int(hollow.sum())} unlabeled row(s) have no feature value (data row(s) "
+             f"{', '.join(str(int(r)) for r in rows[hollow][:5])}{', ...' if hollow.sum() > 5 else ''}); "
+             "they are left out of the pool")
+        frame = frame.loc[~hollow].reset_index(drop=True)
+        y = y.loc[~hollow].reset_index(drop=True)
+        rows = rows[~hollow]
     pool = int(y.isna().sum())
     if pool == 0:
         raise CliError(f"{source}: no unlabeled rows: every row of column {label!r} has a label")

@@ -370,7 +370,7 @@ def _apply_na_values(frame: pd.DataFrame, na_values: Sequence[str]) -> pd.DataFr
     return out
 
 
-def _blank(frame: pd.DataFrame) -> pd.DataFrame:
+def blank_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Boolean frame: missing or whitespace-only cells."""
     blank = frame.isna()
     for name in frame.columns:
@@ -390,7 +390,7 @@ def _drop_index_and_empty(frame: pd.DataFrame, source: str, notes: list[str],
         frame = frame.drop(columns=[first])
         _note(notes, f"{source}: dropped the first column, which has no name (a saved row index, "
                      "like pandas' to_csv writes)")
-    blank = _blank(frame)
+    blank = blank_cells(frame)
     empty_columns = [c for c in frame.columns
                      if c.startswith("Unnamed: ") and c not in named and bool(blank[c].all())]
     if empty_columns and len(empty_columns) < frame.shape[1]:
