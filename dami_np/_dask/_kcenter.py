@@ -35,10 +35,12 @@ values (and radii ``sqrt``) are bit-identical to the local kernel's.  Terminatio
 whose bound blocks a pick is asked again with twice the rows; after at most ``log2`` of its
 size requests it sends all its eligible rows and its bound is ``(-inf, inf)``.
 
-Lost workers: every block state is a Dask future computed from its inputs by pure functions
-(the minimum of exact distances does not depend on the order the centers are applied), so
-Dask recomputes a lost state with the same bits; if it cannot, the round fails with
-``DaskRoundError``: never different picks.
+Lost workers: every block state is a Dask future computed from its inputs by pure functions,
+and the minimum of exact distances does not depend on the order or grouping in which the
+centers are applied: when a request fails because the cluster lost data, the driver rebuilds
+every block's distances from its points, the initial centers and all picks so far (same
+bits) and asks again, once; if that fails too (e.g. the points themselves cannot be
+recomputed), the round fails with ``DaskRoundError``: never different picks.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class KCenterStats:
     bytes_to_driver: int = 0
     bytes_to_workers: int = 0
     requests: list[int] = field(default_factory=list)
+    recoveries: int = 0
 
 
 # ---------------------------------------------------------------------- worker side
@@ -184,7 +187,14 @@ def distributed_kcenter(
     picked_local: list[list[int]] = [[] for _ in blocks]
     ask = np.arange(n_blocks)
     while len(picks) < budget:
-        answers = _request(client, ask, points, dist, m, applied, picked_local, pick_points, stats)
+        try:
+            answers = _request(client, ask, points, dist, m, applied, picked_local, pick_points, stats)
+        except DaskRoundError:  # a lost distance state: rebuild every one from the centers (same bits), once
+            dist[:] = [client.submit(_init_state, b.points, np.asarray(b.centers, dtype=np.int64), shared, pure=False)
+                       for b in blocks]
+            applied[:] = 0
+            stats.recoveries += 1
+            answers = _request(client, ask, points, dist, m, applied, picked_local, pick_points, stats)
         keep = ~np.isin(held_blk, ask)
         held_rows = np.concatenate([held_rows[keep]] + [blocks[i].global_rows(a[0]) for i, a in zip(ask, answers)])
         held_local = np.concatenate([held_local[keep]] + [a[0] for a in answers])

@@ -49,7 +49,7 @@ class Table:
     feature_names: list[str]
     preprocessor: Any = None
     n_features: int = 0
-    stats: dict[str, float] = field(default_factory=dict)
+    frames: list[Any] = field(default_factory=list)  # the raw partitions: kept so a lost worker's data can be recomputed
 
     @property
     def n(self) -> int:
@@ -117,11 +117,11 @@ def load_table(client: Any, X: Any, y: Any, *, preprocess: bool, max_categories:
         raise ValueError("X must have at least one row and one column, got shape (0, ...)")
 
     if label_name is not None:
-        labels = client.map(_labeled_part, frames, [label_name] * len(frames), pure=False)
+        labels, label_starts = client.map(_labeled_part, frames, [label_name] * len(frames), pure=False), starts
     else:
-        labels = _label_futures(client, y, starts)
+        labels, label_starts = _label_futures(client, y, n)
     found = client.gather(labels)
-    rows = np.concatenate([np.asarray(r, dtype=np.int64) + s for (r, _), s in zip(found, starts[:-1])])
+    rows = np.concatenate([np.asarray(r, dtype=np.int64) + s for (r, _), s in zip(found, label_starts[:-1])])
     values = pd.concat([v for _, v in found], ignore_index=True) if found else pd.Series([], dtype=object)
     _, codes, classes = encode_labels(values, int(values.shape[0]))
     if rows.size == n:
@@ -142,25 +142,25 @@ def load_table(client: Any, X: Any, y: Any, *, preprocess: bool, max_categories:
     # labeled rows' features (small): gathered in row order for the model
     pieces = client.gather(client.map(_take, parts, [table.labeled_mask(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])], pure=False))
     table.labeled_X = np.concatenate([p for p in pieces], axis=0) if pieces else np.empty((0, width))
-    del frames
+    table.frames = frames
     return table
 
 
-def _label_futures(client: Any, y: Any, starts: np.ndarray) -> list[Any]:
+def _label_futures(client: Any, y: Any, n: int) -> tuple[list[Any], np.ndarray]:
+    """Futures of (labeled positions, labels) per piece of ``y`` and the pieces' first rows.
+
+    A dask ``y`` may be split differently from ``X`` (dask fuses small Parquet files when only a
+    column is read): rows are matched by global position, in order."""
     if type(y).__module__.split(".")[0] == "dask":
         parts = client.compute(y.to_delayed(optimize_graph=True))
-        if len(parts) != len(starts) - 1:
-            raise ValueError(f"y has {len(parts)} partitions but X has {len(starts) - 1}; they must be aligned")
-        lengths = np.asarray(client.gather(client.map(len, parts, pure=False)))
-        if not np.array_equal(lengths, np.diff(starts)):
-            raise ValueError(f"y has {int(lengths.sum())} entries but X has {int(starts[-1])} rows (per partition "
-                             f"{lengths.tolist()} vs {np.diff(starts).tolist()}); they must match")
-        return client.map(_labeled_part, parts, [None] * len(parts), pure=False)
+        lengths = np.asarray(client.gather(client.map(len, parts, pure=False)), dtype=np.int64)
+        if int(lengths.sum()) != n:
+            raise ValueError(f"y has {int(lengths.sum())} entries but X has {n} rows; they must match")
+        return client.map(_labeled_part, parts, [None] * len(parts), pure=False), np.concatenate([[0], np.cumsum(lengths)])
     series = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y.array)
-    if len(series) != int(starts[-1]):
-        raise ValueError(f"y has {len(series)} entries but X has {int(starts[-1])} rows; they must match")
-    pieces = [series.iloc[a:b].reset_index(drop=True) for a, b in zip(starts[:-1], starts[1:])]
-    return [client.submit(_labeled_part, p, None, pure=False) for p in pieces]
+    if len(series) != n:
+        raise ValueError(f"y has {len(series)} entries but X has {n} rows; they must match")
+    return [client.submit(_labeled_part, series.reset_index(drop=True), None, pure=False)], np.array([0, n])
 
 
 def _labeled_part(frame: Any, column: str | None) -> tuple[np.ndarray, pd.Series]:

@@ -1,0 +1,192 @@
+"""A round on a Dask cluster gives the picks (and report) of the same round on one machine.
+
+A LocalCluster of 2 worker processes (1 thread each); a 20,000-row table in 7 uneven Parquet
+files (one empty, one holding every labeled row), with duplicate rows (ties in every score and
+distance), missing values, a categorical and a bool column.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+import dami_np  # noqa: E402
+from dami_np import kernels  # noqa: E402
+from dami_np._dask import DaskRoundError  # noqa: E402
+from dami_np._dask import _round  # noqa: E402
+from dami_np._dask._kcenter import Block, KCenterStats, distributed_kcenter  # noqa: E402
+
+SIZES = [3000, 0, 7000, 500, 4000, 100, 5400]
+STRATEGIES = ["random", "margin", "entropy", "least_confidence", "kcenter_input", "coreset", "dami", "dami_margin"]
+
+
+def _table(n: int = 20000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 5)) @ rng.standard_normal((5, 5))
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    df["f1"] = df["f1"].where(rng.random(n) > 0.05)
+    df["count"] = rng.integers(0, 7, n)
+    df["color"] = pd.Categorical(rng.choice(["red", "green", "blue"], n))
+    df["flag"] = rng.random(n) > 0.5
+    df.iloc[5000:5200] = df.iloc[100:300].to_numpy()  # duplicates: ties everywhere
+    df.iloc[12000:12050, :4] = 0.0
+    y = np.where(df["f0"] + 0.5 * df["f2"] > 0.3, "a", np.where(df["f3"] > 0, "b", "c")).astype(object)
+    labeled = np.zeros(n, dtype=bool)
+    labeled[rng.choice(np.arange(3000, 10000), 90, replace=False)] = True  # all in the third file
+    labeled[5000:5003] = True  # labeled duplicates of unlabeled rows
+    df["label"] = pd.Series(np.where(labeled, y, None), dtype=object)
+    return df
+
+
+@pytest.fixture(scope="module")
+def parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("pool")
+    df = _table()
+    start = 0
+    for i, size in enumerate(SIZES):
+        df.iloc[start : start + size].to_parquet(path / f"part-{i}.parquet")
+        start += size
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        with distributed.Client(c) as client:
+            yield c, client
+
+
+@pytest.fixture(scope="module")
+def frames(parquet_dir: str, cluster):
+    ddf = dd.read_parquet(parquet_dir)
+    assert ddf.npartitions == len(SIZES)
+    local = ddf.compute().reset_index(drop=True)
+    return ddf, local.drop(columns=["label"]), local["label"]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_same_picks_as_local(frames, strategy: str) -> None:
+    ddf, X, y = frames
+    local = dami_np.query(X, y, 40, strategy=strategy, random_state=7)
+    remote = dami_np.query(ddf, "label", 40, strategy=strategy, random_state=7, block_rows=1500)
+    assert remote.dtype == np.int64
+    np.testing.assert_array_equal(remote, local)
+
+
+@pytest.mark.parametrize("strategy", ["margin", "dami", "coreset", "random"])
+def test_same_report_as_local(frames, strategy: str) -> None:
+    ddf, X, y = frames
+    local = dami_np.select(X, y, 15, strategy=strategy, random_state=3)
+    remote = dami_np.select(ddf, "label", 15, strategy=strategy, random_state=3, block_rows=4000)
+    pd.testing.assert_frame_equal(remote, local, check_exact=True)
+    assert remote.attrs == local.attrs
+
+
+def test_y_as_dask_series_and_budget_past_the_distinct_rows(frames) -> None:
+    ddf, X, y = frames
+    # a budget large enough to reach the rows at distance 0 (duplicates): the fill in row order
+    features, labels = ddf.drop(columns=["label"]), ddf["label"]
+    local = dami_np.query(X, y, 60, strategy="dami", random_state=1)
+    np.testing.assert_array_equal(dami_np.query(features, labels, 60, strategy="dami", random_state=1), local)
+
+
+def test_cold_start_one_class(frames) -> None:
+    ddf, X, y = frames
+    one = y.where(y == "a")  # only one class labeled: cold start (K-Center on the inputs)
+    dy = ddf["label"].where(ddf["label"] == "a")
+    local = dami_np.query(X, one, 25, strategy="dami", random_state=0)
+    np.testing.assert_array_equal(dami_np.query(ddf.drop(columns=["label"]), dy, 25, strategy="dami", random_state=0), local)
+
+
+def test_preprocessing_same_numbers(frames, cluster) -> None:
+    from dami_np._preprocess import TabularPreprocessor
+    from dami_np._dask._table import load_table
+
+    ddf, X, y = frames
+    _, client = cluster
+    table = load_table(client, ddf, "label", preprocess=True)
+    local = TabularPreprocessor().fit(X)
+    assert table.feature_names == local.feature_names_out_
+    assert table.preprocessor.source_columns_ == local.source_columns_
+    matrix = np.concatenate(client.gather(table.parts), axis=0)
+    np.testing.assert_array_equal(matrix, local.transform(X))  # so every median, mean, scale and level agrees
+    np.testing.assert_array_equal(table.labeled_rows, np.flatnonzero(y.notna().to_numpy()))
+    assert [p.result().shape[0] for p in table.parts] == SIZES
+
+
+def test_distributed_kcenter_equals_kernel(cluster) -> None:
+    """Ties and duplicates, tiny answers (many round trips): the kernel's picks and radii, bit for bit."""
+    _, client = cluster
+    rng = np.random.default_rng(5)
+    pts = rng.integers(0, 4, size=(3000, 3)).astype(np.float64)  # many exact ties and duplicates
+    pts[1000:1100] = pts[:100]
+    centers = np.zeros(3000, dtype=bool)
+    centers[rng.choice(3000, 5, replace=False)] = True
+    k = 80  # past the distinct values: the zero-distance fill in row order
+    want, want_r = kernels.kcenter_greedy(pts, k, centers=centers, return_radii=True)
+    cuts = [0, 1, 700, 700, 1800, 3000]
+    blocks = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        [f] = client.scatter([pts[a:b]], hash=False)
+        blocks.append(Block((a, b), f, np.flatnonzero(centers[a:b])))
+    stats = KCenterStats()
+    got, got_r = distributed_kcenter(client, blocks, pts[centers], k, first_m=2, stats=stats)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_r, want_r)
+    assert stats.round_trips > 2  # the bounds were really used
+
+
+def test_unsupported_are_clear(frames) -> None:
+    ddf, X, y = frames
+    with pytest.raises(ValueError, match="badge"):
+        dami_np.query(ddf, "label", 5)  # the default strategy
+    assert dami_np.DEFAULT_STRATEGY == "badge" or dami_np.DEFAULT_STRATEGY in _round.SUPPORTED
+    with pytest.raises(ValueError, match="candidates"):
+        dami_np.query(ddf, "label", 5, strategy="margin", candidates=[1, 2])
+    with pytest.raises(ValueError, match="not a column"):
+        dami_np.query(ddf, "nope", 5, strategy="margin")
+    with pytest.raises(ValueError, match="budget"):
+        dami_np.query(ddf, "label", 10**6, strategy="margin")
+    with pytest.raises(ValueError, match="unknown option"):
+        dami_np.query(ddf, "label", 5, strategy="margin", bias=False)
+
+
+def test_killed_worker_same_picks_or_clear_error(frames, cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker dies after the first K-Center round trip: the round recomputes (same picks) or fails clearly."""
+    from dami_np._dask import _kcenter
+
+    ddf, X, y = frames
+    _, client = cluster
+    local = dami_np.query(X, y, 40, strategy="dami", random_state=2)
+    real = _kcenter._request
+    calls = {"n": 0, "killed": None}
+
+    def request(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            victim = sorted(client.scheduler_info()["workers"])[0]
+            try:
+                client.run(os._exit, 1, workers=[victim])
+            except Exception:  # noqa: BLE001 - the worker dies before it answers
+                pass
+            calls["killed"] = victim
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_kcenter, "_request", request)
+    try:
+        remote = dami_np.query(ddf, "label", 40, strategy="dami", random_state=2, block_rows=1500)
+    except DaskRoundError as err:
+        assert "run the round again" in str(err)
+        print("killed worker: clear error", str(err)[:400])
+    else:
+        np.testing.assert_array_equal(remote, local)
+        print("killed worker: recomputed, same picks")
+    assert calls["killed"] is not None
+    client.wait_for_workers(2, timeout=60)
