@@ -58,6 +58,7 @@ class ColumnIssue:
     kind: str
     message: str
     detail: str
+    values: tuple[str, ...] = ()  # for ``mixed``: the first few texts that are not numbers or dates
 
 
 class UnusableColumnsError(ValueError):
@@ -249,9 +250,9 @@ def _missing_mask(column: pd.Series) -> np.ndarray:
 
 
 class _ColumnProblem(Exception):
-    def __init__(self, column: str, kind: str, message: str, detail: str) -> None:
+    def __init__(self, column: str, kind: str, message: str, detail: str, values: tuple[str, ...] = ()) -> None:
         super().__init__(message)
-        self.issue = ColumnIssue(column=column, kind=kind, message=message, detail=detail)
+        self.issue = ColumnIssue(column=column, kind=kind, message=message, detail=detail, values=values)
 
 
 def _column_kind(name: str, column: pd.Series, missing: np.ndarray) -> tuple[str, str | None]:
@@ -280,6 +281,7 @@ def _column_kind(name: str, column: pd.Series, missing: np.ndarray) -> tuple[str
             f"values, or give the column the 'category' dtype to treat it as categorical",
             f"non-numeric value {_row(present.iloc[first])} at row {_row(present.index[first])} "
             f"({int((~bad).sum())} of {len(present)} values are numbers)",
+            tuple(sorted({str(v).strip() for v in present[bad].tolist()}))[:5],
         )
     date_format = _date_format(name, present)
     if date_format == "ambiguous":

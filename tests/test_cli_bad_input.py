@@ -357,7 +357,7 @@ def test_every_unusable_column_is_reported_at_once_with_cli_advice(tmp_path, cap
     frame.to_csv(path, index=False)
     code, _, err = run(capsys, "select", str(path), "--label", "label", "--budget", "3")
     assert_one_error_line(code, err, "4 columns cannot be used", "'customer'", "'note'", "'blank'", "'age'",
-                          "--exclude customer,note,blank,age", "--id")
+                          "--exclude customer,note,blank,age", "--id", "--na-values unknown")
     assert "X.drop" not in err and "max_categories" not in err
 
 
@@ -774,3 +774,21 @@ def test_unlabeled_rows_without_any_feature_value_are_not_picked(tmp_path, capsy
     assert out == expected  # the same picks: those rows are neither candidates nor preprocessing input
     code, _, err = run(capsys, *select_args(path, 41, "--id", "key"))
     assert_one_error_line(code, err, "only 40 rows")
+
+
+def test_errors_name_rows_as_numbered_in_the_file(tmp_path, capsys):
+    frame = make_table().astype({"a": object})
+    frame.loc[50, "a"] = "oops"
+    path = tmp_path / "t.csv"
+    lines = frame.to_csv(index=False).splitlines()
+    path.write_text("\n".join(lines[:4] + [",,,,"] + lines[4:]) + "\n")  # an empty row before data row 3
+    code, _, err = run(capsys, *select_args(path, 3, "--id", "key"))
+    assert_one_error_line(code, err, "'a'", "'oops' at row 51")  # data row 51 of the file, not 50 of the frame
+    full = make_table(labeled=80).astype({"b": object})
+    full.loc[70, "b"] = "?"
+    full_path = tmp_path / "full.csv"
+    lines = full.to_csv(index=False).splitlines()
+    full_path.write_text("\n".join(lines[:2] + [",,,,"] + lines[2:]) + "\n")
+    code, _, err = run(capsys, "simulate", str(full_path), "--label", "label", "--id", "key", "--out",
+                       str(tmp_path / "sim"))
+    assert_one_error_line(code, err, "'b'", "'?' at row 71", "--na-values '?'")

@@ -234,7 +234,11 @@ def unusable_columns_message(error: Exception, source: str) -> str:
     advice = f"pass --exclude {_quote_arg(_join_names(names))}"
     if "too_many_levels" in kinds:
         advice += " (an identifier column can be given as --id to copy it into the report)"
-    if kinds & {"mixed", "infinite"}:
+    markers = sorted({v for issue in issues for v in getattr(issue, "values", ()) if v.casefold() in _PLACEHOLDERS})
+    if markers:
+        shown = _quote_arg(",".join(markers))
+        advice += f", or pass --na-values {shown} if {' and '.join(repr(m) for m in markers)} mark missing values"
+    elif kinds & {"mixed", "infinite"}:
         advice += ", or fix the values"
     return f"{source}: {what} be used as a feature: {', '.join(parts)}; {advice}"
 

@@ -143,9 +143,11 @@ def pick_from_frame(
     if id_column is not None:
         check_ids(frame[id_column], id_column, rows, source)
     identifier_warnings(frame, chosen, source, identifiers=features is None)
-    check_features(frame[chosen], source)
+    X = frame[chosen].set_axis(pd.Index(rows), axis=0)  # errors name rows as numbered in the file
+    y = y.set_axis(pd.Index(rows))
+    check_features(X, source)
     release()  # every check passed: print the held notes and warnings, then work
-    table = (plan.select if plan is not None else _select)(frame[chosen], y, budget, strategy, seed, source)  # type: ignore[attr-defined]
+    table = (plan.select if plan is not None else _select)(X, y, budget, strategy, seed, source)  # type: ignore[attr-defined]
     positions = table["row"].to_numpy(dtype=np.int64)
     report = pd.DataFrame({"row": rows[positions]})
     if id_column is not None:

@@ -140,7 +140,8 @@ def load_labeled_table(
         )
     check_labels(frame[label], y, label, source)
     identifier_warnings(frame, chosen, source, identifiers=features is None)
-    return frame[chosen], y.rename(label)
+    index = pd.Index(rows)  # errors name rows as numbered in the file
+    return frame[chosen].set_axis(index, axis=0), y.rename(label).set_axis(index)
 
 
 def check_out_dir(out_dir: Path) -> Path:
