@@ -30,6 +30,8 @@ class Progress:
         self.label = label
         self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
+        if self.stream is None:  # no stderr at all (2>&-)
+            self.enabled = False
         self.width = width
         self.min_interval = min_interval
         self.done = 0
@@ -54,9 +56,12 @@ class Progress:
         if self.enabled:
             if self._drawn_done != self.done:
                 self._draw(force=True)
-            self.stream.write("\n")
-            self.stream.flush()
             self.enabled = False
+            try:
+                self.stream.write("\n")
+                self.stream.flush()
+            except (OSError, ValueError):  # stderr closed or gone (terminal hung up): no bar, no crash
+                pass
 
     def render(self) -> str:
         """The current bar as text (without the leading carriage return)."""
@@ -76,8 +81,11 @@ class Progress:
             return
         self._last_draw = now
         self._drawn_done = self.done
-        self.stream.write("\r" + self.render())
-        self.stream.flush()
+        try:
+            self.stream.write("\r" + self.render())
+            self.stream.flush()
+        except (OSError, ValueError):  # stderr closed or gone (terminal hung up): no bar, no crash
+            self.enabled = False
 
 
 def _clock(seconds: float) -> str:

@@ -792,3 +792,20 @@ def test_errors_name_rows_as_numbered_in_the_file(tmp_path, capsys):
     code, _, err = run(capsys, "simulate", str(full_path), "--label", "label", "--id", "key", "--out",
                        str(tmp_path / "sim"))
     assert_one_error_line(code, err, "'b'", "'?' at row 71", "--na-values '?'")
+
+
+def test_progress_bar_survives_a_stream_that_goes_away():
+    from dami_np._progress import Progress
+
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise OSError(5, "Input/output error")  # the terminal hung up
+
+    with Progress(3, "run", stream=Gone(), min_interval=0.0) as bar:
+        bar.update()
+        bar.update(2)
+    assert bar.done == 3 and not bar.enabled
+    closed = io.StringIO()
+    closed.close()
+    with Progress(2, "run", stream=closed) as bar:
+        bar.update(2)

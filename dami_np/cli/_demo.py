@@ -28,7 +28,7 @@ def run_demo(args: argparse.Namespace) -> int:
           f"({len(X)} rows, {X.shape[1]} features, {y.nunique()} classes)")
     print(f"   strategies {', '.join(DEMO_STRATEGIES)}; 20 initial labels, 5 rounds of 20, 3 seeds\n")
     result = simulate(X, y, DEMO_STRATEGIES, initial=20, batch=20, rounds=5, seeds=3,
-                      progress=sys.stderr.isatty())
+                      progress=sys.stderr is not None and sys.stderr.isatty())
     print(result.summary().to_string(index=False))
     print("\n   aulc = test accuracy averaged over the rounds (higher = fewer labels for the same accuracy)\n")
 
