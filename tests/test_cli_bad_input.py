@@ -809,3 +809,21 @@ def test_progress_bar_survives_a_stream_that_goes_away():
     closed.close()
     with Progress(2, "run", stream=closed) as bar:
         bar.update(2)
+
+
+def test_binary_files_and_cut_off_last_lines(tmp_path, capsys):
+    binary = tmp_path / "image.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    code, _, err = run(capsys, *select_args(binary, 1))
+    assert_one_error_line(code, err, "is a binary file")
+    frame = make_table()
+    path = tmp_path / "cut.csv"
+    text = frame.to_csv(index=False)
+    path.write_text(text + "k080,0.5")  # an interrupted write: half a row, no line end
+    code, _, err = run(capsys, *select_args(path, 2, "--id", "key"))
+    assert code == 0, err
+    assert "the last line has 2 of the header's 5 fields and no line end: was the file cut off?" in err
+    whole = tmp_path / "whole.csv"
+    whole.write_text(text)
+    code, _, err = run(capsys, *select_args(whole, 2, "--id", "key"))
+    assert code == 0 and "cut off" not in err

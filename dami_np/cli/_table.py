@@ -190,6 +190,8 @@ def _content_format(source: _Input) -> str:
         raise CliError(f"{source.source}: is zstd-compressed; decompress it first (zstd -d)")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "csv+utf-16"
+    if b"\x00" in head:
+        raise CliError(f"{source.source}: is a binary file, not a CSV, Parquet or JSON table")
     if name.endswith(_PARQUET_SUFFIXES):
         raise CliError(f"{source.source}: is not a Parquet file (it does not start with PAR1)")
     if name.endswith(_JSON_SUFFIXES) or (source.data is not None and head.lstrip()[:1] in (b"[", b"{")):
@@ -269,10 +271,34 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
         raise CliError(f"{source.source}: the file is empty") from None
     except (OSError, EOFError, ValueError, lzma.LZMAError) as error:
         raise CliError(f"{source.source}: cannot read table: {_first_line(error)}") from None
+    _warn_short_last_line(source, compression, encoding, sep, len(names))
     _warn_default_na(frame, source, text, dict(sep=sep, header=0, skiprows=skip, names=names, index_col=False,
                                                 skipinitialspace=True, skip_blank_lines=False,
                                                 compression=compression, encoding=encoding))
     return frame
+
+
+def _warn_short_last_line(source: _Input, compression: str | None, encoding: str, sep: str, n_fields: int) -> None:
+    """A last line with fewer fields than the header is what an interrupted write leaves behind."""
+    if compression is not None or not encoding.lower().replace("-", "").startswith("utf8"):
+        return
+    try:
+        if source.data is not None:
+            tail = source.data[-65536:]
+        else:
+            with open(source.path, "rb") as handle:  # type: ignore[arg-type]
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - 65536))
+                tail = handle.read()
+    except OSError:
+        return
+    lines = [line for line in tail.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    if len(lines) < 2 or '"' in lines[-1]:
+        return
+    fields = len(lines[-1].split(sep))
+    if 1 <= fields < n_fields and not tail.endswith((b"\n", b"\r")):
+        warn(f"{source.source}: the last line has {fields} of the header's {n_fields} fields and no line end: "
+             "was the file cut off?")
 
 
 def _warn_default_na(frame: pd.DataFrame, source: _Input, text: set[str], options: dict[str, Any]) -> None:
