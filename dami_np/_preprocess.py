@@ -373,7 +373,11 @@ def _to_float(name: str, column: pd.Series, missing: np.ndarray, kind: str = "nu
     infinite = np.isinf(values)
     if infinite.any():
         first = int(np.flatnonzero(infinite)[0])
-        text = f"infinite value {float(values[first])!r} at row {_row(column.index[first])}"
+        written = column.iloc[first]
+        if isinstance(written, str) and "inf" not in written.lower():  # like '1e400': too large for a float
+            text = f"value {written.strip()!r} at row {_row(column.index[first])}, beyond the float range (+-1.8e308)"
+        else:
+            text = f"infinite value {float(values[first])!r} at row {_row(column.index[first])}"
         raise _ColumnProblem(name, "infinite",
                              f"column {name!r} has {text}; replace it with a finite number or a missing value", text)
     return values

@@ -106,6 +106,7 @@ def test_deterministic_and_order_independent_levels():
         (pd.DataFrame({"a": pd.Series([], dtype=float)}), r"zero rows"),
         (pd.DataFrame(index=range(3)), r"zero columns"),
         (pd.DataFrame({"z": np.array([1 + 1j, 2 + 0j])}), r"column 'z' has complex dtype"),
+        (pd.DataFrame({"t": ["1", "2", "1e400"]}), r"column 't' has value '1e400' at row 2, beyond the float range"),
         (pd.DataFrame({"when": ["2020-01-01", "2020-02-01", "2020-03-01", "soon"]}),
          r"column 'when' has value 'soon' at row 3 that is not a date"),
     ],
