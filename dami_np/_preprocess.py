@@ -350,8 +350,14 @@ def _parse_numbers(values: pd.Series) -> np.ndarray:
     """Parse each value as a number; NaN where it does not parse (bools do not count as numbers)."""
     if values.dtype == object:
         values = values.map(lambda v: "" if isinstance(v, (bool, np.bool_)) else v)
-    parsed = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
-    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    text = values.astype("string").str.strip()
+    codes, uniques = pd.factorize(text)  # each distinct text parsed once (a few levels: a few parses)
+    parsed = pd.to_numeric(pd.Series(np.asarray(uniques, dtype=object), dtype="string"), errors="coerce")
+    parsed_uniques = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.full(len(text), np.nan)
+    known = codes >= 0
+    out[known] = parsed_uniques[codes[known]]
+    return out
 
 
 def _to_float(name: str, column: pd.Series, missing: np.ndarray, kind: str = "numeric",
@@ -409,4 +415,9 @@ def _row(label: Any) -> str:
 
 def _as_text(values: pd.Series) -> np.ndarray:
     """Values as strings (object array); categories and bools via ``str``."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object or (
+            values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string"):
+        codes, uniques = pd.factorize(values)  # text already: str() once per distinct value
+        text = np.array([str(v) for v in np.asarray(uniques, dtype=object).tolist()] + ["nan"], dtype=object)
+        return text[codes]  # (-1, a missing value, maps to the "nan" str() would give)
     return np.array([str(v) for v in values.tolist()], dtype=object)
