@@ -614,6 +614,12 @@ def test_simulate_output_directory_is_checked_before_any_work(tmp_path, capsys, 
     assert_one_error_line(code, err, "cannot write into")
     code, _, err = run(capsys, "simulate", str(path), "--label", "label", "--out", str(tmp_path / "a" / "b"))
     assert_one_error_line(code, err, "does not exist")
+    (tmp_path / "runs").mkdir()
+    own = tmp_path / "runs" / "summary.csv"
+    own.write_bytes(path.read_bytes())
+    code, _, err = run(capsys, "simulate", str(own), "--label", "label", "--out", str(tmp_path / "runs"))
+    assert_one_error_line(code, err, "would overwrite the input table")
+    assert own.read_bytes() == path.read_bytes()
 
 
 # ---------------------------------------------------------------------- more found in the same spirit

@@ -49,7 +49,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     if not 0.0 < args.test_size < 1.0:
         raise CliError(f"--test-size must be between 0 and 1, got {args.test_size}")
     check_seed(getattr(args, "seed", 0))
-    out_dir = check_out_dir(Path(args.out))
+    out_dir = check_out_dir(Path(args.out), table=args.table)
     X, y = load_labeled_table(
         args.table, args.label, id_column=args.id, features=args.features, exclude=args.exclude,
         sep=parse_separator(args.sep), na_values=split_names(args.na_values, "--na-values") if args.na_values else [],
@@ -144,8 +144,14 @@ def load_labeled_table(
     return frame[chosen].set_axis(index, axis=0), y.rename(label).set_axis(index)
 
 
-def check_out_dir(out_dir: Path) -> Path:
-    """DIR may be new (created only once results exist), but it or its parent must be writable now."""
+def check_out_dir(out_dir: Path, *, table: str | None = None) -> Path:
+    """DIR may be new (created only once results exist), but it or its parent must be writable now;
+    none of its output files may be the input table."""
+    if table not in (None, "-") and Path(table).is_file():  # type: ignore[arg-type]
+        for name in OUTPUT_FILES:
+            target = out_dir / name
+            if target.exists() and os.path.samefile(target, table):  # type: ignore[arg-type]
+                raise CliError(f"{out_dir}: writing {name} there would overwrite the input table {table}")
     if out_dir.exists():
         if not out_dir.is_dir():
             raise CliError(f"{out_dir}: exists and is not a directory")
