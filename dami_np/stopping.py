@@ -180,6 +180,9 @@ def coverage_radius(model: Any, X: np.ndarray, labeled: np.ndarray, *, chunk: in
     if lab.size == 0 or unl.size == 0:
         return None
     rep = DamiRepresentation(model, np.asarray(X, dtype=np.float64), bias=True, needs="the coverage radius")
+    # rows of one activation pattern share their representation: one row per pattern is exact
+    lab = lab[np.unique(rep.groups(lab), return_index=True)[1]]
+    unl = unl[np.unique(rep.groups(unl), return_index=True)[1]]
     centers = rep.points(lab)
     worst = 0.0
     for start in range(0, unl.size, chunk):
