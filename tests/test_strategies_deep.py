@@ -168,7 +168,7 @@ def test_exact_ties_without_labeled_rows(monkeypatch):
 
 # ---------------------------------------------------------------- picks: trained float32 models
 @pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
-@pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
+@pytest.mark.parametrize("variant", VARIANTS + [dict(bias=True, rows="all", normalize=True)], ids=variant_id)
 def test_float32_picks_are_greedy_on_the_direct_computation(shape, variant, monkeypatch):
     hidden, n_classes = shape
     X, labeled, model = problem(7, hidden, n=600, d=6, n_classes=n_classes)
