@@ -54,12 +54,17 @@ def main() -> None:
     ap.add_argument("--old", required=True, help="commit whose kernels/ is the baseline")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--big", action="store_true", help="add 1M x 640 clustered, 1000 picks from 1000 centers")
+    ap.add_argument("--one-center", action="store_true",
+                    help="instead: the one-initial-center cases of kcenter_speed.py --low-dim")
     args = ap.parse_args()
     cases = [(100_000, 640, 100, 500, "gaussian"), (100_000, 640, 100, 500, "clustered"),
              (300_000, 64, 100, 500, "gaussian"), (300_000, 64, 100, 500, "clustered"),
              (100_000, 216, 100, 500, "dami W(x)")]
     if args.big:
         cases.append((1_000_000, 640, 1000, 1000, "clustered"))
+    if args.one_center:
+        cases = [(100_000, 2, 1, 1000, "gaussian"), (100_000, 3, 1, 1000, "gaussian"), (100_000, 8, 1, 1000, "gaussian"),
+                 (100_000, 64, 1, 1000, "gaussian"), (100_000, 640, 1, 1000, "clustered")]
     with tempfile.TemporaryDirectory(prefix="kcenter-ab-") as tmp:
         old = load_old(args.old, Path(tmp))
         new_rev = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
