@@ -43,7 +43,8 @@ def split_names(values: Sequence[str] | None, option: str) -> list[str] | None:
 
 def _resolve_list(values: Sequence[str] | None, option: str, columns: Sequence[str], source: str,
                   role: str) -> list[str] | None:
-    """Names in ``values`` matched to ``columns``; a whole value naming one column wins over its split."""
+    """Names in ``values`` matched to ``columns``: each value split at commas, or, when that split
+    does not name columns, the whole value as one column name."""
     if values is None:
         return None
     names: list[str] = []
