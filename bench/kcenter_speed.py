@@ -166,10 +166,11 @@ def run(case: Case, table: dict, repeat: int, blob_std: float) -> list[tuple[str
 def warm_kernels(d: int = 8) -> None:
     """Compile (or load) every kernel the timed runs can use, serial and parallel, float32,
     so no timing includes a compilation (kernels compile lazily, at first call)."""
-    from dami_np.kernels import _kcenter_screened, _numba_policy, _screen
+    from dami_np.kernels import _dedupe, _kcenter_screened, _numba_policy, _screen
 
     knobs = [(_numba_policy, "SMALL_WORK"), (_kcenter_screened, "_PARALLEL_MIN"), (_kcenter_screened, "_PASS_PARALLEL_MIN"),
              (_screen, "_PARALLEL_MIN"), (_screen, "_SERIAL_ELEMS"), (_screen, "_SERIAL_GEMM_MACS"),
+             (_screen, "_PARALLEL_WORK_MIN"), (_dedupe, "_PARALLEL_MIN"),
              (_kcenter_screened, "_ACTIVE_MIN"), (_kcenter_screened, "_ACTIVE_PER_PICK")]
     saved = [getattr(m, a) for m, a in knobs]
     try:

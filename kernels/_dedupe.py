@@ -14,26 +14,38 @@ from __future__ import annotations
 import numpy as np
 
 from . import _numba_policy as _policy
-from ._numba_policy import kernel, prange
+from ._numba_policy import inline, kernel, prange
 
 __all__ = ["Groups", "group_identical_rows"]
 
 _HASH_SEED = 0x5DEECE66D
 _GROUP_WEIGHT = 64  # NumPy's row sort costs far more per element than a distance term
+_PARALLEL_MIN = 1 << 22  # row elements from which hashing runs on all threads
+
+
+@inline
+def _hash_row(bits, mult, out, i):  # pragma: no cover - compiled
+    h = np.uint64(0)
+    for j in range(bits.shape[1]):
+        h += np.uint64(bits[i, j]) * mult[j]
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(29)
+    out[i] = h
 
 
 @kernel(parallel=True)
 def _row_hashes(bits, mult, out):  # pragma: no cover - compiled
-    n = bits.shape[0]
-    d = bits.shape[1]
-    for i in prange(n):
-        h = np.uint64(0)
-        for j in range(d):
-            h += np.uint64(bits[i, j]) * mult[j]
-        h ^= h >> np.uint64(31)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(29)
-        out[i] = h
+    for i in prange(bits.shape[0]):
+        _hash_row(bits, mult, out, i)
+
+
+@kernel()
+def _row_hashes_serial(bits, mult, out):  # pragma: no cover - compiled
+    """:func:`_row_hashes` on one thread: for mid-size inputs (a parallel kernel costs seconds
+    to compile on a first run, more than it can save there)."""
+    for i in range(bits.shape[0]):
+        _hash_row(bits, mult, out, i)
 
 
 @kernel()
@@ -105,7 +117,7 @@ def group_identical_rows(x: np.ndarray) -> Groups:
     bits = x.view(np.uint32 if x.dtype == np.float32 else np.uint64)
     mult = np.random.default_rng(_HASH_SEED).integers(0, 2**63, size=d, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     hashes = np.empty(n, dtype=np.uint64)
-    _row_hashes(bits, mult, hashes)
+    (_row_hashes if x.size >= _PARALLEL_MIN else _row_hashes_serial)(bits, mult, hashes)
     order = np.argsort(hashes, kind="stable").astype(np.int64, copy=False)
     rep = np.empty(n, dtype=np.int64)
     scratch = np.empty(n, dtype=np.int64)

@@ -31,6 +31,7 @@ __all__ = ["SCREEN_MIN_CENTERS", "screened_nearest", "row_sq_norms"]
 SCREEN_MIN_CENTERS = 32  # below this many centers, plain exact passes are as fast
 _GEMM_BYTES = 32 * 2**20  # float32 dot-product block kept in memory at a time
 _PARALLEL_MIN = 1 << 14  # centers x D below which the refine runs on one thread
+_PARALLEL_WORK_MIN = 1 << 27  # rows x centers x D below which too (a first run would compile more than it saves)
 _ROWS_PER_TASK = 64
 _NORM_MAX = 2.0**30
 _SERIAL_ELEMS = 1 << 20  # smaller one-off loops run on one thread (no wake-ups)
@@ -146,7 +147,8 @@ def screened_nearest(x: np.ndarray, cpts: np.ndarray, sq: np.ndarray | None = No
     mind = np.empty(n)
     nearest = np.empty(n, dtype=np.int64)
     step = max(1, _GEMM_BYTES // (4 * m))
-    refine = _refine_parallel if m * dim >= _PARALLEL_MIN else _refine_serial
+    big = m * dim >= _PARALLEL_MIN and n * m * dim >= _PARALLEL_WORK_MIN
+    refine = _refine_parallel if big else _refine_serial
     small = n * m * dim < _SERIAL_GEMM_MACS  # BLAS thread hand-offs cost more than they save
     with _one_blas_thread() if small else contextlib.nullcontext():
         for start in range(0, n, step):

@@ -201,7 +201,8 @@ def test_same_picks_with_one_and_two_threads(monkeypatch):
 def _force_parallel(monkeypatch, parallel: bool) -> None:
     from dami_np.kernels import _dedupe, _screen, _validate  # noqa: F401
 
-    for mod, names in ((KS, ("_PARALLEL_MIN", "_PASS_PARALLEL_MIN")), (_screen, ("_PARALLEL_MIN", "_SERIAL_ELEMS"))):
+    for mod, names in ((KS, ("_PARALLEL_MIN", "_PASS_PARALLEL_MIN")), (_screen, ("_PARALLEL_MIN", "_SERIAL_ELEMS", "_PARALLEL_WORK_MIN")),
+                       (_dedupe, ("_PARALLEL_MIN",))):
         for name in names:
             monkeypatch.setattr(mod, name, 0 if parallel else 1 << 62)
 
