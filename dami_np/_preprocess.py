@@ -226,7 +226,9 @@ def _as_frame(X: Any) -> tuple[pd.DataFrame, bool]:
         return X, False
     if isinstance(X, pd.Series):
         return X.to_frame(), False
-    array = np.asarray(X)
+    from ._validation import SPARSE_DENSE_LIMIT_BYTES, _densify, _is_sparse
+
+    array = _densify(X, np.dtype(np.float64), "X", SPARSE_DENSE_LIMIT_BYTES) if _is_sparse(X) else np.asarray(X)
     if array.ndim != 2:
         raise ValueError(f"X must be 2-D (rows x columns), got an array of shape {array.shape}")
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])]), True

@@ -310,3 +310,12 @@ def test_streamed_dami_reports_the_same_radii_as_in_memory():
     np.testing.assert_allclose(streamed.distances, in_memory.distances, rtol=1e-9)
     expected = _naive_pick_distances(_naive_dami(model, X), np.flatnonzero(labeled), in_memory.positions)
     np.testing.assert_allclose(in_memory.distances, expected, rtol=1e-6)
+
+
+def test_sparse_X_is_densified_or_refused_clearly():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    X, y, _ = _numeric_problem(seed=11)
+    dense = dami_np.query(X, y, 4, strategy="margin", random_state=0)
+    np.testing.assert_array_equal(
+        dami_np.query(scipy_sparse.csr_matrix(X), y, 4, strategy="margin", random_state=0), dense
+    )
