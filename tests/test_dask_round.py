@@ -121,15 +121,17 @@ def test_preprocessing_same_numbers(frames, cluster) -> None:
     assert [p.result().shape[0] for p in table.parts] == SIZES
 
 
-def test_distributed_kcenter_equals_kernel(cluster) -> None:
-    """Ties and duplicates, tiny answers (many round trips): the kernel's picks and radii, bit for bit."""
+@pytest.mark.parametrize("n_centers,k", [(5, 80), (700, 300)])
+def test_distributed_kcenter_equals_kernel(cluster, n_centers: int, k: int) -> None:
+    """Ties and duplicates, tiny answers (many round trips), few or many initial centers (more
+    than 512: a subset bounds the rows first): the kernel's picks and radii, bit for bit;
+    k past the distinct values: the zero-distance fill in row order."""
     _, client = cluster
     rng = np.random.default_rng(5)
-    pts = rng.integers(0, 4, size=(3000, 3)).astype(np.float64)  # many exact ties and duplicates
+    pts = rng.integers(0, 4 if n_centers < 100 else 12, size=(3000, 3)).astype(np.float64)  # exact ties, duplicates
     pts[1000:1100] = pts[:100]
     centers = np.zeros(3000, dtype=bool)
-    centers[rng.choice(3000, 5, replace=False)] = True
-    k = 80  # past the distinct values: the zero-distance fill in row order
+    centers[rng.choice(3000, n_centers, replace=False)] = True
     want, want_r = kernels.kcenter_greedy(pts, k, centers=centers, return_radii=True)
     cuts = [0, 1, 700, 700, 1800, 3000]
     blocks = []
@@ -141,6 +143,18 @@ def test_distributed_kcenter_equals_kernel(cluster) -> None:
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(got_r, want_r)
     assert stats.round_trips > 2  # the bounds were really used
+
+
+@pytest.mark.parametrize("d", [1, 3, 32, 42, 70])
+def test_driver_distance_formula_is_the_kernels(d: int) -> None:
+    from dami_np._dask._kcenter import sq_dists_to
+
+    rng = np.random.default_rng(d)
+    pts = rng.standard_normal((500, d)) * rng.uniform(0.1, 1e3, d)
+    pts[:50] = pts[50:100] + rng.standard_normal((50, d)) * 1e-9  # near-duplicates: rounding matters
+    c = rng.standard_normal(d)
+    want = kernels.nearest_sq_distances(pts, c[None, :])[0]
+    np.testing.assert_array_equal(sq_dists_to(pts, c), want)
 
 
 def test_unsupported_are_clear(frames) -> None:

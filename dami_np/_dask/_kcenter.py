@@ -1,39 +1,52 @@
 """Exact greedy K-Center over points that stay on the workers, with few round trips.
 
-The pool is split into blocks (ranges of global rows); block ``b`` keeps, on its worker, its
-points ``P_b`` and every row's exact squared distance to its nearest center, ``dist_b``
-(``-inf`` for centers: labeled rows and picks).  The driver never sees a whole block.
+The pool is split into blocks (ranges of global rows, or lists of them); block ``b`` keeps, on
+its worker, its points ``P_b`` and for every row an upper bound ``u_b`` of its squared distance
+to the nearest center: the minimum over the first ``upto`` centers of one sequence (a strided
+subset of at most 256 labeled rows, the other labeled rows, then the picks in pick order), each
+term the exact formula; ``-inf`` for centers (labeled rows and picks).  The driver never sees a
+whole block.
 
 Protocol
 --------
-1. The labeled rows' points (the initial centers) are broadcast; each block computes ``dist_b``.
-2. A *top request* to block ``b`` sends the centers it has not applied yet (points of the picks
-   since its last request) and the picks inside it; the block applies them (``dist_b`` only
-   decreases) and answers with its ``M_b`` rows of smallest key ``(-dist, row)`` (largest
-   distance, ties to the lowest global row) with their points and distances, plus the key
-   ``(beta_b, rho_b)`` of the first row it left out (``(-inf, inf)`` when it sent them all).
-3. The driver keeps those candidates and updates their distances exactly with every new center.
+1. The labeled rows' points (the initial centers) are broadcast; each block bounds every row by
+   the strided subset (the screened kernel's rule for many centers).
+2. A *top request* to block ``b`` comes after the picks made since the previous request were
+   broadcast as one batch (the next part of the sequence).  The block marks its picked rows,
+   takes its ``M_b`` rows of smallest bound key ``(-u, row)``, brings the stale ones among them
+   up to date with the rest of the sequence (exact now) and repeats until those ``M_b`` rows are
+   all exact; it answers with them (points, exact distances, global rows: largest distance
+   first, ties to the lowest row) and the bound key ``(-beta_b, rho_b)`` of the next row
+   (``(-inf, inf)`` when it sent them all).
+3. The driver keeps the candidates and updates their distances exactly with every new center.
    It picks the candidate of smallest key ``(-v, r)`` as long as that key is below every
-   block's bound key ``(-beta_b, rho_b)``; otherwise it sends a top request (one batch, in
-   parallel) to exactly the blocks whose bound is not beaten, with ``M_b`` doubled, and goes on.
+   block's bound key; otherwise it sends a top request (one batch, in parallel) to every
+   block, with ``M_b`` doubled, and goes on (asking only the blocking blocks is also exact,
+   but costs more round trips).  Since every block answers every request, a candidate whose
+   distance is below the highest bound can be dropped until the next answer: it cannot be
+   picked before, as distances only decrease.
 
 Invariant: for every block ``b`` and every eligible row ``x`` of ``b`` (not a center, not
 picked), either the driver holds ``x`` with its exact current distance, or the key of ``x``
-(with its current distance) is at least ``(-beta_b, rho_b)`` from ``b``'s last answer.
-Proof: right after the answer, every row left out has key >= the bound (the answer is the
-``M_b`` smallest keys, the bound is the next one).  Afterwards the driver applies every new
-center to its candidates with the same formula as the workers, so their values stay exact;
-a row left out only gets farther from the bound: its distance can only decrease as centers
-are added, which increases ``-dist`` and so its key.  Exactness of each pick: the chosen
-candidate's key is below every bound, so by the invariant it is below the key of every
-eligible row the driver does not hold, and it is the smallest among those it holds: it is the
-row of largest distance to its nearest center, ties to the lowest global row, which is what
-the single-machine greedy (``dami_np.kernels.kcenter_greedy``: argmax, ties to the lowest
-row; when only distance 0 is left, the lowest rows) picks at that step.  Distances are
-``dami_np.kernels.nearest_sq_distances`` on both sides (one exact formula, no BLAS), so the
-values (and radii ``sqrt``) are bit-identical to the local kernel's.  Termination: a block
-whose bound blocks a pick is asked again with twice the rows; after at most ``log2`` of its
-size requests it sends all its eligible rows and its bound is ``(-inf, inf)``.
+(with its exact current distance) is at least ``(-beta_b, rho_b)`` from ``b``'s last answer.
+Proof: a bound is a minimum over a subset of the centers, so it is at least the exact
+distance, and keys by exact distance are at least keys by bound.  Right after the answer every
+row left out has bound key >= ``(-beta_b, rho_b)`` (the answer is the ``M_b`` smallest bound
+keys, all exact, and the bound is the next one), hence exact key >= the bound.  Afterwards the
+driver applies every new center to its candidates with the same formula as the workers, so
+their values stay exact; a row left out only gets farther from the bound: its distance can
+only decrease as centers are added, which increases ``-dist`` and so its key.  Exactness of
+each pick: the chosen candidate's key is below every bound, so by the invariant it is below
+the key of every eligible row the driver does not hold, and it is the smallest among those it
+holds: it is the row of largest distance to its nearest center, ties to the lowest global
+row, which is what the single-machine greedy (``dami_np.kernels.kcenter_greedy``: argmax,
+ties to the lowest row; when only distance 0 is left, the lowest rows) picks at that step.
+Distances are ``dami_np.kernels.nearest_sq_distances`` on float64 points on both sides (one
+exact formula, no BLAS; the minimum of exact values does not depend on the order the centers
+are applied in), so the values (and radii ``sqrt``) are bit-identical to the local kernel's.
+Termination: a block whose bound blocks a pick is asked again with twice the rows; after at
+most ``log2`` of its size requests it sends all its eligible rows and its bound is
+``(-inf, inf)``, which every candidate beats.
 
 Lost workers: every block state is a Dask future computed from its inputs by pure functions,
 and the minimum of exact distances does not depend on the order or grouping in which the
@@ -53,6 +66,9 @@ import numpy as np
 
 __all__ = ["Block", "DaskRoundError", "KCenterStats", "distributed_kcenter", "gather_round"]
 
+_SCREEN_FIRST = 256  # with more initial centers, this strided subset bounds every row first
+_ACTIVE_MIN = 4096  # rows brought up to date together in a block (at least)
+
 
 class DaskRoundError(RuntimeError):
     """The cluster lost data the round needs and could not recompute it: run the round again."""
@@ -67,6 +83,8 @@ class KCenterStats:
     bytes_to_workers: int = 0
     requests: list[int] = field(default_factory=list)
     recoveries: int = 0
+    request_seconds: list[float] = field(default_factory=list)
+    driver_seconds: float = 0.0
 
 
 # ---------------------------------------------------------------------- worker side
@@ -76,47 +94,97 @@ def _f64(points: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(points, dtype=np.float64)
 
 
-def _init_state(points: np.ndarray, labeled_local: np.ndarray, centers: np.ndarray) -> np.ndarray:
+def sq_dists_to(points: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """Squared distance of every row of float64 ``points`` to one float64 ``center``: the kernels'
+    formula (``dami_np.kernels._rowdist``: float64 differences squared, 32 lanes each summed in
+    order, then the lanes in order) with vector operations, bit-identical to
+    ``nearest_sq_distances`` (tested) and fast for the driver's few thousand candidates."""
+    lanes = 32
+    t = points - center
+    t *= t
+    n, d = t.shape
+    if d <= lanes:
+        out = t[:, 0].copy() if d else np.zeros(n)
+        for j in range(1, d):
+            out += t[:, j]
+        return out
+    nb = d // lanes
+    acc = t[:, :lanes].copy()
+    for b in range(1, nb):
+        acc += t[:, b * lanes : (b + 1) * lanes]
+    tail = d - nb * lanes
+    if tail:
+        acc[:, :tail] += t[:, nb * lanes :]
+    out = acc[:, 0].copy()
+    for lane in range(1, lanes):
+        out += acc[:, lane]
+    return out
+
+
+def _nearest(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
     from .. import kernels
 
-    dist = np.full(points.shape[0], np.inf)
-    if points.shape[0] and centers.shape[0]:
-        dist = np.asarray(kernels.nearest_sq_distances(_f64(points), centers)[0], dtype=np.float64).copy()
-    dist[labeled_local] = -np.inf
-    return dist
+    return np.asarray(kernels.nearest_sq_distances(_f64(points), centers)[0], dtype=np.float64)
 
 
-def _apply(points: np.ndarray, dist: np.ndarray, centers: np.ndarray, picked_local: np.ndarray) -> np.ndarray:
-    from .. import kernels
+def _init_state(points: np.ndarray, centers_local: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(upper bounds, centers applied): every row against the first centers of the sequence."""
+    u = np.full(points.shape[0], np.inf)
+    if points.shape[0] and first.shape[0]:
+        u = _nearest(points, first).copy()
+    u[centers_local] = -np.inf
+    return u, np.full(points.shape[0], first.shape[0], dtype=np.int64)
 
-    dist = dist.copy()
-    dist[picked_local] = -np.inf
-    if points.shape[0] and centers.shape[0]:
-        np.minimum(dist, np.asarray(kernels.nearest_sq_distances(_f64(points), centers)[0], dtype=np.float64), out=dist)
-    return dist
+
+def _smallest_keys(values: np.ndarray, eligible: np.ndarray, count: int) -> np.ndarray:
+    """Positions (into ``values``) of the ``count`` smallest keys ``(-value, row)``, in key order."""
+    if values.size <= count:
+        chosen = np.arange(values.size)
+    else:
+        cut = np.partition(values, values.size - count)[values.size - count]  # count-th largest value
+        above = np.flatnonzero(values > cut)
+        ties = np.flatnonzero(values == cut)[: count - above.size]  # lowest rows first (eligible ascending)
+        chosen = np.concatenate([above, ties])
+    return chosen[np.lexsort((eligible[chosen], -values[chosen]))]
 
 
-def _top(points: np.ndarray, dist: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """The ``m`` eligible rows of smallest key ``(-dist, position)`` and the key of the next one.
+def _top(points: np.ndarray, state: tuple[np.ndarray, np.ndarray], centers: list[np.ndarray],
+         picked_local: np.ndarray, m: int) -> tuple[tuple[Any, ...], tuple[np.ndarray, np.ndarray]]:
+    """The ``m`` eligible rows of smallest key ``(-dist, position)``, exact, and the key of the next one.
 
-    Positions are local; the driver maps them to global rows (ascending with the position for
-    every eligible row of a block, so the tie rule is the same)."""
-    eligible = np.flatnonzero(dist >= 0)
-    values = dist[eligible]
+    ``state``: per row an upper bound of its squared distance to the nearest center (the minimum
+    over the first ``upto`` centers of the sequence ``centers``, each the exact formula; -inf
+    for centers).  Rows are brought up to date (all centers) only when they are among the top
+    ``m`` by bound; the loop ends when the top ``m`` are all exact.  Positions are local; the
+    driver maps them to global rows (ascending with the position for every eligible row of a
+    block, so the tie rule is the same).  Returns the answer and the new state.
+    """
+    u, upto = state[0].copy(), state[1].copy()
+    u[picked_local] = -np.inf
+    everything = np.concatenate(centers, axis=0) if centers else np.empty((0, points.shape[1]))
+    total = everything.shape[0]
+    eligible = np.flatnonzero(u >= 0)
+    size = max(4 * m, _ACTIVE_MIN)  # rows refreshed together (the screened kernel's active set), doubled as needed
+    while True:
+        values = u[eligible]
+        order = _smallest_keys(values, eligible, m + 1)
+        head = eligible[order[:m]]
+        if not (upto[head] < total).any():
+            break
+        wide = eligible[_smallest_keys(values, eligible, size)]
+        stale = wide[upto[wide] < total]
+        start = int(upto[stale].min())
+        u[stale] = np.minimum(u[stale], _nearest(points[stale], everything[start:]))
+        upto[stale] = total
+        size *= 2
     if eligible.size <= m:
-        order = np.lexsort((eligible, -values))
         beta, rho = -np.inf, np.inf
     else:
-        cut = np.partition(values, eligible.size - (m + 1))[eligible.size - (m + 1)]  # (m+1)-th largest value
-        above = np.flatnonzero(values > cut)
-        ties = np.flatnonzero(values == cut)[: m + 1 - above.size]  # lowest rows first (eligible is ascending)
-        chosen = np.concatenate([above, ties])
-        order = chosen[np.lexsort((eligible[chosen], -values[chosen]))]
         last = order[m]
         beta, rho = float(values[last]), float(eligible[last])
-        order = order[:m]
-    local = eligible[order]
-    return local.astype(np.int64), values[order].copy(), _f64(points[local]), beta, rho
+    local = eligible[order[:m]]
+    answer = (local.astype(np.int64), u[local].copy(), _f64(points[local]), beta, rho)
+    return answer, (u, upto)
 
 
 # ---------------------------------------------------------------------- driver side
@@ -155,20 +223,24 @@ def distributed_kcenter(
     at least one (the first pick without centers is not distributed).  With ``stop_at_zero``
     the run stops before the first pick at distance 0 (fewer picks), as ``grouped_kcenter`` does.
     """
-    from .. import kernels
-
     stats = stats if stats is not None else KCenterStats()
     if centers.shape[0] == 0:
         raise ValueError("distributed K-Center needs at least one labeled row (initial center)")
     centers = _f64(centers)
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    [shared] = client.scatter([centers], broadcast=True, hash=False)
+    # the centers sequence: a strided subset of the initial centers bounds every row first (the
+    # screened kernel's rule), the rest and the picks are applied to rows only when they matter
+    n_first = centers.shape[0] if centers.shape[0] <= 2 * _SCREEN_FIRST else _SCREEN_FIRST
+    firsts = np.zeros(centers.shape[0], dtype=bool)
+    firsts[np.linspace(0, centers.shape[0] - 1, n_first).round().astype(np.int64)] = True
+    first_f, rest_f = client.scatter([centers[firsts], centers[~firsts]], broadcast=True, hash=False)
+    sequence = [first_f, rest_f]  # then one future per batch of picks
     stats.bytes_to_workers += centers.nbytes * n_workers
     n_blocks = len(blocks)
     sizes = np.array([b.size() for b in blocks], dtype=np.int64)
-    m0 = first_m if first_m is not None else 2 * math.ceil(budget / max(1, n_blocks)) + 8
+    m0 = first_m if first_m is not None else 4 * math.ceil(budget / max(1, n_blocks)) + 16
     points = [b.points for b in blocks]
-    dist = [client.submit(_init_state, b.points, np.asarray(b.centers, dtype=np.int64), shared, pure=False)
+    dist = [client.submit(_init_state, b.points, np.asarray(b.centers, dtype=np.int64), first_f, pure=False)
             for b in blocks]
     m = np.minimum(np.full(n_blocks, m0, dtype=np.int64), sizes)
     applied = np.zeros(n_blocks, dtype=np.int64)
@@ -188,13 +260,12 @@ def distributed_kcenter(
     ask = np.arange(n_blocks)
     while len(picks) < budget:
         try:
-            answers = _request(client, ask, points, dist, m, applied, picked_local, pick_points, stats)
+            answers = _request(client, ask, points, dist, m, applied, picked_local, pick_points, sequence, stats)
         except DaskRoundError:  # a lost distance state: rebuild every one from the centers (same bits), once
-            dist[:] = [client.submit(_init_state, b.points, np.asarray(b.centers, dtype=np.int64), shared, pure=False)
+            dist[:] = [client.submit(_init_state, b.points, np.asarray(b.centers, dtype=np.int64), first_f, pure=False)
                        for b in blocks]
-            applied[:] = 0
             stats.recoveries += 1
-            answers = _request(client, ask, points, dist, m, applied, picked_local, pick_points, stats)
+            answers = _request(client, ask, points, dist, m, applied, picked_local, pick_points, sequence, stats)
         keep = ~np.isin(held_blk, ask)
         held_rows = np.concatenate([held_rows[keep]] + [blocks[i].global_rows(a[0]) for i, a in zip(ask, answers)])
         held_local = np.concatenate([held_local[keep]] + [a[0] for a in answers])
@@ -204,6 +275,11 @@ def distributed_kcenter(
         for i, a in zip(ask, answers):
             beta[i] = a[3]
             rho[i] = np.inf if not np.isfinite(a[4]) else float(blocks[i].global_rows(np.array([int(a[4])]))[0])
+        # every block was just asked: a candidate below the highest bound cannot be picked before
+        # the next request, which brings it back if it still matters; drop it (fewer updates)
+        live = held_vals >= beta.max()
+        held_rows, held_local, held_vals = held_rows[live], held_local[live], held_vals[live]
+        held_pts, held_blk = held_pts[live], held_blk[live]
         while len(picks) < budget:
             if held_rows.size:
                 top = held_vals.max()
@@ -218,7 +294,9 @@ def distributed_kcenter(
             if blocking.size or not v >= 0:
                 if not blocking.size:
                     raise RuntimeError("distributed K-Center ran out of rows")  # budget > eligible rows
-                ask = blocking
+                # ask again every block that still has rows outside, with twice the rows: the
+                # answers grow geometrically, so a run needs about log2(rows per block) requests
+                ask = np.flatnonzero(sizes > 0)
                 m[ask] = np.minimum(2 * m[ask], sizes[ask])
                 break
             point = held_pts[j : j + 1].copy()
@@ -227,25 +305,35 @@ def distributed_kcenter(
             pick_points.append(point)
             picked_local[int(held_blk[j])].append(int(held_local[j]))
             held_vals[j] = -np.inf  # picked: a center now
-            d = np.asarray(kernels.nearest_sq_distances(held_pts, point)[0], dtype=np.float64)
-            np.minimum(held_vals, d, out=held_vals)
+            np.minimum(held_vals, sq_dists_to(held_pts, point[0]), out=held_vals)
     return np.asarray(picks, dtype=np.int64), np.asarray(radii, dtype=np.float64)
 
 
 def _request(client: Any, ask: np.ndarray, points: list[Any], dist: list[Any], m: np.ndarray, applied: np.ndarray,
-             picked_local: list[list[int]], pick_points: list[np.ndarray], stats: KCenterStats) -> list[tuple[Any, ...]]:
-    """One round trip: the asked blocks apply the centers they lack and send their top rows."""
+             picked_local: list[list[int]], pick_points: list[np.ndarray], sequence: list[Any],
+             stats: KCenterStats) -> list[tuple[Any, ...]]:
+    """One round trip: the picks since the last request go to the workers as one batch (one
+    future, sent once per worker), the asked blocks answer with their top rows."""
+    import operator
+
+    known = int(applied.max()) if applied.size else 0
+    if len(pick_points) > known:
+        batch = np.concatenate(pick_points[known:], axis=0)
+        [f] = client.scatter([batch], broadcast=True, hash=False)
+        sequence.append(f)
+        stats.bytes_to_workers += batch.nbytes * max(1, len(client.scheduler_info().get("workers", {})))
+        applied[:] = len(pick_points)
     tops = []
     for i in ask:
-        new = pick_points[applied[i] :]
-        if new:
-            batch = np.concatenate(new, axis=0)
-            inside = np.asarray(picked_local[i], dtype=np.int64)
-            dist[i] = client.submit(_apply, points[i], dist[i], batch, inside, pure=False)
-            stats.bytes_to_workers += batch.nbytes + inside.nbytes
-        applied[i] = len(pick_points)
-        tops.append(client.submit(_top, points[i], dist[i], int(m[i]), pure=False))
+        inside = np.asarray(picked_local[i], dtype=np.int64)
+        both = client.submit(_top, points[i], dist[i], list(sequence), inside, int(m[i]), pure=False)
+        dist[i] = client.submit(operator.getitem, both, 1, pure=False)
+        tops.append(client.submit(operator.getitem, both, 0, pure=False))
+    import time
+
+    clock = time.perf_counter()
     answers = gather_round(client, tops)
+    stats.request_seconds.append(round(time.perf_counter() - clock, 3))
     stats.round_trips += 1
     stats.requests.append(int(len(ask)))
     for local, values, pts, _, _ in answers:

@@ -371,8 +371,12 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
     rep = _representation(model, table, options, "dami")
     rep.X = rep.patterns = None  # the workers fill in their rows
     rep_shared = _broadcast(table.client, rep)
+    import time
+
+    clock = time.perf_counter()
     grid, chunks, xs, pats = _pattern_chunks(table, model, shared)
     reps, n_cand = _group_reps(table, chunks, pats, info)
+    info.seconds["patterns+groups"] = time.perf_counter() - clock
     step = int(rep.chunk_rows)
     blocks = []
     for q in range(0, reps.size, step):
@@ -391,8 +395,10 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
                                         for i in center_blocks])
     info.round_trips += 1
     centers = np.concatenate(parts, axis=0)
+    info.seconds["center points"] = time.perf_counter() - clock
     k_groups = min(budget, n_cand)
     picks, radii = distributed_kcenter(table.client, blocks, centers, k_groups, stop_at_zero=True, stats=info.kcenter)
+    info.seconds["kcenter"] = time.perf_counter() - clock
     picks, radii = _fill_in_row_order(table, picks, radii, budget)
     space = representation_space(_flag(options.get("bias", True), "bias"), "all", _flag(options.get("normalize", False), "normalize"))
     return Selection(picks, radii, space)

@@ -32,6 +32,8 @@ import pandas as pd
 
 __all__ = ["Table", "load_table"]
 
+_GATHER_BYTES = 256 * 2**20  # column values per gather while fitting the preprocessor
+
 
 @dataclass
 class Table:
@@ -92,6 +94,9 @@ class Table:
 def _join(pieces: list[tuple[np.ndarray, int, int]], width: int) -> np.ndarray:
     if not pieces:
         return np.empty((0, width))
+    if len(pieces) == 1:  # a row slice of a C-contiguous matrix: contiguous, no copy
+        part, lo, hi = pieces[0]
+        return part[lo:hi]
     return np.ascontiguousarray(np.concatenate([part[lo:hi] for part, lo, hi in pieces], axis=0))
 
 
@@ -196,17 +201,23 @@ def _fit_columns(client: Any, frames: list[Any], columns: list[Any], max_categor
     from .._preprocess import TabularPreprocessor, UnusableColumnsError
 
     fitted, issues = [], []
-    for column in columns:
-        few = client.gather(client.map(_column_values, frames, [column] * len(frames), pure=False))
-        values = pd.concat(few, ignore_index=True)
-        if isinstance(few[0].dtype, pd.CategoricalDtype) and not isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype("category")  # partitions with different categories concatenate as objects
-        if _distinct_only(values.dtype):
-            values = values.drop_duplicates().reset_index(drop=True)
-        try:
-            fitted.append(TabularPreprocessor(max_categories=max_categories).fit(values.to_frame(name=column)))
-        except UnusableColumnsError as err:
-            issues.extend(err.issues)
+    n = int(sum(client.gather(client.map(len, frames, pure=False))))
+    per_batch = max(1, _GATHER_BYTES // max(1, 8 * n))  # columns per round trip (8 bytes a value, at least)
+    for at in range(0, len(columns), per_batch):
+        batch = columns[at : at + per_batch]
+        got = client.gather(client.map(_column_values, frames, [batch] * len(frames), pure=False))
+        for j, column in enumerate(batch):
+            few = [g[j] for g in got]
+            values = pd.concat(few, ignore_index=True)
+            if isinstance(few[0].dtype, pd.CategoricalDtype) and not isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.astype("category")  # partitions with different categories concatenate as objects
+            if _distinct_only(values.dtype):
+                values = values.drop_duplicates().reset_index(drop=True)
+            try:
+                fitted.append(TabularPreprocessor(max_categories=max_categories).fit(values.to_frame(name=column)))
+            except UnusableColumnsError as err:
+                issues.extend(err.issues)
+        del got
     if issues:
         raise UnusableColumnsError(issues)
     return fitted
@@ -216,9 +227,12 @@ def _distinct_only(dtype: Any) -> bool:
     return pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
 
 
-def _column_values(frame: pd.DataFrame, column: Any) -> pd.Series:
-    s = frame[column]
-    return s.drop_duplicates() if _distinct_only(s.dtype) else s
+def _column_values(frame: pd.DataFrame, columns: list[Any]) -> list[pd.Series]:
+    out = []
+    for column in columns:
+        s = frame[column]
+        out.append(s.drop_duplicates() if _distinct_only(s.dtype) else s)
+    return out
 
 
 def _transform_part(frame: pd.DataFrame, fitted: list[Any], columns: list[Any]) -> np.ndarray:
