@@ -657,6 +657,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-torch", action="store_true", help="behave as if torch were not installed")
     parser.add_argument("--keep-tmp", action="store_true", help=f"keep the shared model/W(x) files under {TMP}")
     parser.add_argument("--out", type=Path, default=RESULTS / "performance.md")
+    parser.add_argument("--skip", nargs="+", default=[], metavar="STAGE:IMPL",
+                        help="rows not to run, e.g. round:torch-jacrev (reported as skipped)")
     parser.add_argument("--deep", action="store_true",
                         help="only the two-hidden-layer rows: hidden 64 64, pools 100k and 1M, d=50, C=10, stages "
                              "repr and round, dami-np and torch implementations (default --out performance-deep.md)")
@@ -714,7 +716,10 @@ def main(argv: list[str] | None = None) -> int:
         for stage in args.stages:
             for impl in IMPLS[stage]:
                 need = _estimate_bytes(cfg, stage, impl)
-                if (stage, impl) in missing:
+                if f"{stage}:{impl}" in args.skip:
+                    rows[(stage, impl)] = {"status": "skipped", "note": "--skip"}
+                    skipped.append(f"{cfg.label}: {stage}/{impl} (--skip)")
+                elif (stage, impl) in missing:
                     rows[(stage, impl)] = {"status": "skipped", "note": missing[(stage, impl)]}
                 elif stage in ("repr", "kcenter") and not prep_ok:
                     rows[(stage, impl)] = {"status": "skipped", "note": "shared W(x) not prepared (memory/prep failure)"}

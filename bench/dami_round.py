@@ -94,6 +94,15 @@ def _status_gib(field: str) -> float:
     return float("nan")
 
 
+def _cpu_busy_s() -> float:
+    """Busy CPU seconds of the whole machine so far (all processes), from /proc/stat."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return float("nan")
+    return (fields[0] + fields[1] + fields[2] + sum(fields[5:8])) / os.sysconf("SC_CLK_TCK")
+
+
 def _loadavg() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -133,7 +142,10 @@ def main() -> None:
     for _ in range(args.repeats):
         if args.tracemalloc:
             tracemalloc.start()
+        busy0, wall0 = _cpu_busy_s(), time.perf_counter()
         timings = one_round(X, y, labeled, hidden, options)
+        own = timings["user CPU"] + timings["system CPU"]
+        timings["other load"] = max(0.0, _cpu_busy_s() - busy0 - own) / (time.perf_counter() - wall0)
         model = timings.pop("_model")
         if args.tracemalloc:
             peak_traced = tracemalloc.get_traced_memory()[1] / 2**30
@@ -155,9 +167,11 @@ def main() -> None:
              f"load average before {load_before}, after {load_after}",
              f"representation: {rep.method}, {rep.dim} dims, {rep.dtype}; K-Center {path} "
              f"(matrix ~{n_rows * rep.dim * rep.dtype.itemsize / 2**30:.2f} GiB, memory budget {budget / 2**30:.2f} GiB)"]
-    for stage in ("fit", "representations", "kcenter", "select", "round", "user CPU", "system CPU"):
+    for stage in ("fit", "representations", "kcenter", "select", "round", "user CPU", "system CPU", "other load"):
         each = ", ".join(f"{r.get(stage, float('nan')):.3f}" for r in runs)
-        lines.append(f"  {stage:<16} {best.get(stage, float('nan')):8.3f} s   (runs: {each})")
+        unit = "cores" if stage == "other load" else "s"
+        lines.append(f"  {stage:<16} {best.get(stage, float('nan')):8.3f} {unit:<5} (runs: {each})")
+    lines.append("  (other load: CPU used by other processes during the round, in cores of the 2; best = the least)")
     lines.append(f"  peak RSS {rss_peak:.2f} GiB (process, data included; after data generation: {rss_data:.2f} GiB; "
                  f"X alone {X.nbytes / 2**30:.2f} GiB); peak RSS during the rounds {round_peak:.2f} GiB")
     if args.tracemalloc:
