@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("/tmp/dami-np-dask-pool"))
     parser.add_argument("--strategies", default="margin,dami")
     parser.add_argument("--modes", default="local,dask")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
     parser.add_argument("--one", nargs=2, metavar=("MODE", "STRATEGY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = args.data / f"{args.rows}"
@@ -132,7 +133,11 @@ def main() -> None:
             for mode in args.modes.split(","):
                 cmd = [sys.executable, __file__, "--rows", str(args.rows), "--budget", str(args.budget),
                        "--workers", str(args.workers), "--data", str(args.data), "--one", mode, strategy]
-                done = subprocess.run(cmd, capture_output=True, text=True)
+                try:
+                    done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+                except subprocess.TimeoutExpired:
+                    results.append({"mode": mode, "strategy": strategy, "error": [f"not done in {args.timeout} s"]})
+                    continue
                 if done.returncode != 0:
                     results.append({"mode": mode, "strategy": strategy, "error": done.stderr.strip().splitlines()[-1:]})
                     continue
