@@ -41,8 +41,9 @@ __all__ = [
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-# Measured on 2 cores (bench/first_run.py): the kernels one `dami select` needs.
-COMPILE_SECONDS_ESTIMATE = 5
+# What compiling the kernels of one mid-size `dami select` took on 2 busy cores
+# (bench/results/first-run.md: 2310 rows, 1000 labels: first run 5.6 s vs 2.5 s later).
+COMPILE_SECONDS_ESTIMATE = 3
 
 
 class NumbaCacheWarning(RuntimeWarning):
