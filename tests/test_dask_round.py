@@ -157,6 +157,17 @@ def test_driver_distance_formula_is_the_kernels(d: int) -> None:
     np.testing.assert_array_equal(sq_dists_to(pts, c), want)
 
 
+def test_import_dami_np_never_imports_dask() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, dami_np\n"
+            "X = np.random.default_rng(0).standard_normal((60, 3)); y = np.r_[[0, 1] * 5, [None] * 50]\n"
+            "dami_np.query(X, y, 3, strategy='margin', random_state=0); dami_np.select(X, y, 2, strategy='random')\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')], 'dask imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_unsupported_are_clear(frames) -> None:
     ddf, X, y = frames
     with pytest.raises(ValueError, match="badge"):
