@@ -15,8 +15,9 @@ against the strategy's keyword-only parameters and the result.
 
 Built in (``available()``): ``random``; uncertainty ``least_confidence``, ``margin``,
 ``entropy``, ``boundary``; diversity ``coreset``, ``kcenter_input``, ``badge``; DAMI ``dami``
-(and the named variants ``dami_nobias``, ``dami_predicted``) and the hybrids ``dami_margin``,
-``dami_boundary``.  Add your own::
+(and the named variants ``dami_nobias``, ``dami_predicted``), the hybrids ``dami_margin``,
+``dami_boundary``, ``dami_weighted`` (k-means++ over uncertainty-scaled local linear models) and
+``dami_kmedoids`` (K-medoids over them, the first DAMI paper's variant).  Add your own::
 
     from dami_np.strategies import register
 
