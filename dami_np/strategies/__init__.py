@@ -45,7 +45,7 @@ from ._boundary import boundary, boundary_distances, dami_boundary, dami_margin
 from ._base import Strategy, available, get, needs_model, option_names, register
 from ._cold_start import cold_start
 from ._context import QueryContext, make_context
-from ._dami import DEFAULT_MEMORY_BUDGET, dami, dami_nobias, dami_predicted, dami_select
+from ._dami import DEFAULT_MEMORY_BUDGET, MEMORY_FRACTION, dami, default_memory_budget, dami_nobias, dami_predicted, dami_select
 from ._dami_weighted import dami_weighted
 from ._kcenter import grouped_kcenter, kcenter, pick_time_distances, streamed_kcenter
 from ._kcenter_based import coreset, kcenter_input, kcenter_over
@@ -63,4 +63,5 @@ __all__ = [
     "boundary", "dami_margin", "dami_boundary", "boundary_distances",
     "dami_select", "DamiRepresentation", "group_ids", "kcenter", "grouped_kcenter", "streamed_kcenter",
     "unlabeled_proba", "margins", "lowest_first", "kcenter_over", "pick_time_distances", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
+    "MEMORY_FRACTION", "default_memory_budget",
 ]

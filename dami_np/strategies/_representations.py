@@ -65,12 +65,8 @@ def group_ids(packed: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray
 
 
 def model_logits(model: Any, X: np.ndarray) -> np.ndarray:
-    """(n, C >= 2) logits, what ``local_linear`` reconstructs (``logits`` where the model has it)."""
-    logits = getattr(model, "logits", None)
-    if logits is not None:
-        return np.asarray(logits(X))
-    scores = np.asarray(model.decision_function(X))
-    return np.column_stack([np.zeros_like(scores), scores]) if scores.ndim == 1 else scores
+    """(n, C >= 2) logits, what ``local_linear`` reconstructs (every supported ReLU-MLP view has ``logits``)."""
+    return np.asarray(model.logits(X))
 
 
 def last_layer_inputs(model: Any, X: np.ndarray, *, needs: str) -> np.ndarray:
@@ -181,7 +177,7 @@ class DamiRepresentation:
         batches run on the kernels' thread count (``kernels.set_num_threads``), each thread
         reusing one set of buffers.
         """
-        from .._blas_threads import limit_blas_threads
+        from threadpoolctl import threadpool_limits
 
         rows = np.asarray(rows, dtype=np.int64)
         dtype = np.dtype(dtype)
@@ -205,7 +201,7 @@ class DamiRepresentation:
                 if dtype != self.dtype:
                     out[start : start + m] = target
 
-        with limit_blas_threads(1):
+        with threadpool_limits(limits=1, user_api="blas"):
             if workers > 1:
                 from concurrent.futures import ThreadPoolExecutor
 
@@ -314,10 +310,10 @@ def _activation_patterns(model: Any, X: np.ndarray) -> np.ndarray:
         return np.asarray(model.activation_patterns(X), dtype=np.uint8)
     from concurrent.futures import ThreadPoolExecutor
 
-    from .._blas_threads import limit_blas_threads
+    from threadpoolctl import threadpool_limits
 
     starts = list(range(0, n, _PATTERN_ROWS))
-    with limit_blas_threads(1), ThreadPoolExecutor(workers) as pool:
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
         blocks = list(pool.map(lambda lo: model.activation_patterns(X[lo : lo + _PATTERN_ROWS]), starts))
     return np.concatenate([np.asarray(b, dtype=np.uint8) for b in blocks])
 
