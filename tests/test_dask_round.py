@@ -157,6 +157,23 @@ def test_driver_distance_formula_is_the_kernels(d: int) -> None:
     np.testing.assert_array_equal(sq_dists_to(pts, c), want)
 
 
+def test_cli_dask_option(parquet_dir: str, frames, tmp_path) -> None:
+    """``dami select DIR --dask local:2`` prints the local picks; an unsupported strategy is one line, exit 2."""
+    import subprocess
+    import sys
+
+    _, X, y = frames
+    dami = [os.path.join(os.path.dirname(sys.executable), "dami")]
+    out = tmp_path / "picks.csv"
+    done = subprocess.run(dami + ["select", parquet_dir, "--label", "label", "--budget", "6", "--strategy", "dami",
+                                  "--seed", "4", "--dask", "local:2", "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(pd.read_csv(out)["row"].to_numpy(), dami_np.query(X, y, 6, strategy="dami", random_state=4))
+    bad = subprocess.run(dami + ["select", parquet_dir, "--label", "label", "--budget", "6", "--strategy", "badge",
+                                 "--dask", "local:2"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "badge" in bad.stderr
+
+
 def test_import_dami_np_never_imports_dask() -> None:
     import subprocess
     import sys

@@ -137,6 +137,9 @@ def _add_select(commands: argparse._SubParsersAction) -> None:
                      help="write picks to FILE (.csv, .tsv, .parquet, .json; .csv.gz/.tsv.gz) instead of stdout")
     sub.add_argument("--format", choices=["csv", "tsv", "parquet", "json"],
                      help="output format (default: from --out's name, csv on stdout)")
+    sub.add_argument("--dask", metavar="ADDRESS",
+                     help="run the round on a Dask cluster (scheduler address, or local:N for N local worker "
+                          "processes); TABLE is then a Parquet file, directory or glob; needs dami-np[dask]")
     _input_options(sub, id_help="an id column to copy into the output (not a feature)")
     from ._workflow_options import add_select_options
 

@@ -33,6 +33,8 @@ def run_select(args: argparse.Namespace) -> int:
         raise CliError(f"--budget must be a positive number of rows, got {args.budget}")
     check_seed(args.seed)
     target = prepare_output(args.out, args.format, inputs=(args.table,))
+    if getattr(args, "dask", None):
+        return _run_dask(args, target)
     plan = _workflow_plan(args, target)
     na_values = split_names(args.na_values, "--na-values") if args.na_values else []
     keep_na = split_names(args.keep_na, "--keep-na") if getattr(args, "keep_na", None) else []
@@ -62,6 +64,26 @@ def run_select(args: argparse.Namespace) -> int:
         note(f"wrote {len(report)} picks to {target.shown}")
     if plan is not None:
         plan.finish(table.frame, table.rows, report, label=args.label, id_column=args.id, source=table.source)
+    return 0
+
+
+def _run_dask(args: argparse.Namespace, target: object) -> int:
+    """``--dask ADDRESS``: the round on a Dask cluster over Parquet files (``dami_np._dask.select_parquet``)."""
+    given = [flag for flag, value in (("--id", args.id), ("--features", args.features), ("--exclude", args.exclude))
+             if value]
+    if given:
+        raise CliError(f"{', '.join(given)} cannot be combined with --dask yet: select the columns in the Parquet files")
+    try:
+        from .._dask import DaskRoundError, select_parquet
+    except ImportError as err:
+        raise CliError(f"--dask needs dask and distributed: pip install 'dami-np[dask]' ({err})") from None
+    try:
+        report = select_parquet(args.table, args.label, args.budget, args.strategy, args.seed, args.dask)
+    except (ValueError, OSError, DaskRoundError) as err:
+        raise CliError(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+    write_frame(report, target)
+    if getattr(target, "path", None) is not None:
+        note(f"wrote {len(report)} picks to {target.shown}")  # type: ignore[attr-defined]
     return 0
 
 
