@@ -12,7 +12,7 @@ geometric uncertainty in input units, where margin is a probability gap.
   (Zhdanov 2019, "Diverse mini-batch active learning"), with DAMI's representation.
 - ``dami_boundary``: the same with the boundary distance as the filter.
 
-``candidate_multiple`` (default 5) is the only knob: 1 turns the hybrids into their filter, a
+``candidate_multiple`` (default 2) is the only knob: 1 turns the hybrids into their filter, a
 large value into plain DAMI.  (Named so that it cannot be confused with ``select``'s
 ``candidates``, the rows that may be picked at all.)
 """
@@ -31,7 +31,7 @@ from ._uncertainty import lowest_first, margins, unlabeled_proba
 
 __all__ = ["boundary", "dami_margin", "dami_boundary", "boundary_distances"]
 
-DEFAULT_CANDIDATE_MULTIPLE = 5
+DEFAULT_CANDIDATE_MULTIPLE = 2  # 2 beat 5 and 10 for both hybrids (bench/results/label-efficiency.md)
 _CHUNK_ROWS = 4096
 
 
