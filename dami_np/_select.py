@@ -119,15 +119,9 @@ def _run_round(
     X: Any, y: Any, budget: Any, strategy: StrategyArg, model: Any, random_state: Any, candidates: Any,
     options: dict[str, Any],
 ) -> tuple[QueryContext, Selection, str]:
-    func, name = _resolve(strategy)
-    options = dict(options)
-    preprocess = options.pop("preprocess", None)
-    if preprocess is not None and not isinstance(preprocess, (bool, np.bool_)):
-        raise ValueError(f"preprocess must be True, False or None, got {preprocess!r}")
-    _check_options(func, name, options)
-    budget = _check_budget_type(budget)
-    random_state = check_random_state(random_state)
-    _check_model(model)
+    func, name, options, preprocess, budget, random_state = check_round_arguments(
+        strategy, budget, model, random_state, options
+    )
     context = make_context(X, y, model=model, preprocess=preprocess, random_state=random_state, candidates=candidates)
     n_candidates = int(context.candidates.size)
     if budget > n_candidates:
@@ -139,6 +133,23 @@ def _run_round(
     context.strategy_name = name
     selection = _check_result(as_selection(func(context, budget, rng, **options)), context, budget, name)
     return context, selection, name
+
+
+def check_round_arguments(
+    strategy: StrategyArg, budget: Any, model: Any, random_state: Any, options: dict[str, Any]
+) -> tuple[Callable[..., Any], str, dict[str, Any], bool | None, int, Any]:
+    """Check everything of a round that needs no data: (strategy, its name, its options without
+    ``preprocess``, ``preprocess``, budget, random_state).  Shared by the local and Dask rounds."""
+    func, name = _resolve(strategy)
+    options = dict(options)
+    preprocess = options.pop("preprocess", None)
+    if preprocess is not None and not isinstance(preprocess, (bool, np.bool_)):
+        raise ValueError(f"preprocess must be True, False or None, got {preprocess!r}")
+    _check_options(func, name, options)
+    budget = _check_budget_type(budget)
+    random_state = check_random_state(random_state)
+    _check_model(model)
+    return func, name, options, preprocess, budget, random_state
 
 
 def _resolve(strategy: StrategyArg) -> tuple[Callable[..., Any], str]:

@@ -82,9 +82,9 @@ def run_round(
     """Validate like ``dami_np.select``, then run the round on the cluster: (table, context, selection, name)."""
     import time
 
-    from .._select import _check_budget_type, _check_model, _check_options, _resolve
+    from .._select import _resolve, check_round_arguments
     from ..strategies import _base
-    from ..strategies._context import QueryContext, check_random_state, is_fitted, model_seed
+    from ..strategies._context import QueryContext, is_fitted, model_seed
 
     global LAST_ROUND
     info = RoundInfo()
@@ -100,16 +100,12 @@ def run_round(
     if name not in SUPPORTED:
         raise ValueError(f"strategy {name!r} is not supported on a dask DataFrame; supported: {', '.join(SUPPORTED)}")
     options = dict(options)
-    preprocess = options.pop("preprocess", None)
     block_rows = options.pop("block_rows", DEFAULT_BLOCK_ROWS)
     if isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)) or block_rows < 1:
         raise ValueError(f"block_rows must be a positive int, got {block_rows!r}")
-    if preprocess is not None and not isinstance(preprocess, (bool, np.bool_)):
-        raise ValueError(f"preprocess must be True, False or None, got {preprocess!r}")
-    _check_options(func, name, options)
-    budget = _check_budget_type(budget)
-    random_state = check_random_state(random_state)
-    _check_model(model)
+    func, name, options, preprocess, budget, random_state = check_round_arguments(
+        strategy, budget, model, random_state, options
+    )
     if candidates is not None:
         raise ValueError("candidates= is not supported with a dask DataFrame yet: filter the rows of X instead")
     _check_our_model(model)

@@ -17,6 +17,8 @@ row order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ._base import register
@@ -24,7 +26,7 @@ from ._context import QueryContext
 from ._representations import last_layer_inputs
 from ._uncertainty import unlabeled_proba
 
-__all__ = ["badge", "gradient_factors", "badge_select"]
+__all__ = ["badge", "gradient_factors", "badge_select", "kmeanspp_seeds"]
 
 
 def gradient_factors(context: QueryContext) -> tuple[np.ndarray, np.ndarray]:
@@ -36,12 +38,17 @@ def gradient_factors(context: QueryContext) -> tuple[np.ndarray, np.ndarray]:
     return u, h
 
 
-def badge_select(u: np.ndarray, h: np.ndarray, budget: int, rng: np.random.Generator) -> np.ndarray:
-    """Positions (into the rows of ``u``/``h``) of ``budget`` k-means++ seeds of ``u (x) h``."""
-    n = u.shape[0]
-    uu = np.einsum("ij,ij->i", u, u)
-    hh = np.einsum("ij,ij->i", h, h)
-    sq_norms = uu * hh
+def kmeanspp_seeds(
+    sq_norms: np.ndarray, sq_dists_to: Callable[[int], np.ndarray], budget: int, rng: np.random.Generator
+) -> np.ndarray:
+    """k-means++ seeding (D^2 sampling) as BADGE runs it, over points given by their squared norms
+    and ``sq_dists_to(center)`` (squared distances of every point to point ``center``).
+
+    The first seed is the largest norm; each next one is drawn with probability proportional to
+    the squared distance to the nearest seed; when every remaining point is at distance 0 the
+    rest are taken in order.  Shared by ``badge`` and ``dami_weighted``.
+    """
+    n = sq_norms.shape[0]
     first = int(np.argmax(sq_norms))
     picks = [first]
     chosen = np.zeros(n, dtype=bool)
@@ -49,7 +56,7 @@ def badge_select(u: np.ndarray, h: np.ndarray, budget: int, rng: np.random.Gener
     nearest = np.full(n, np.inf)
     center = first
     while len(picks) < budget:
-        d = sq_norms + sq_norms[center] - 2.0 * (u @ u[center]) * (h @ h[center])
+        d = sq_dists_to(center)
         np.maximum(d, 0.0, out=d)
         np.minimum(nearest, d, out=nearest)
         nearest[chosen] = 0.0
@@ -66,6 +73,16 @@ def badge_select(u: np.ndarray, h: np.ndarray, budget: int, rng: np.random.Gener
         picks.append(center)
         chosen[center] = True
     return np.asarray(picks, dtype=np.int64)
+
+
+def badge_select(u: np.ndarray, h: np.ndarray, budget: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions (into the rows of ``u``/``h``) of ``budget`` k-means++ seeds of ``u (x) h``."""
+    uu = np.einsum("ij,ij->i", u, u)
+    hh = np.einsum("ij,ij->i", h, h)
+    sq_norms = uu * hh
+    return kmeanspp_seeds(
+        sq_norms, lambda c: sq_norms + sq_norms[c] - 2.0 * (u @ u[c]) * (h @ h[c]), budget, rng
+    )
 
 
 @register("badge")

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._badge import kmeanspp_seeds
 from ._base import register
 from ._context import QueryContext
 from ._dami import DEFAULT_MEMORY_BUDGET
@@ -43,31 +44,12 @@ def weighted_kmeanspp(
     ``inner(g)`` returns ``<r_h, r_g>`` for every group ``h`` (float64 (n_groups,)); ``q`` the
     groups' squared norms; ``group`` (n,) each row's group; ``u`` (n,) its scale.
     """
-    n = u.shape[0]
     sq = u * u * q[group]
-    first = int(np.argmax(sq))
-    picks = [first]
-    chosen = np.zeros(n, dtype=bool)
-    chosen[first] = True
-    nearest = np.full(n, np.inf)
-    center = first
-    while len(picks) < budget:
-        g = inner(int(group[center]))
-        d = sq + sq[center] - 2.0 * u * u[center] * g[group]
-        np.maximum(d, 0.0, out=d)
-        np.minimum(nearest, d, out=nearest)
-        nearest[chosen] = 0.0
-        total = float(nearest.sum())
-        if not total > 0:
-            picks.extend(np.flatnonzero(~chosen)[: budget - len(picks)].tolist())
-            break
-        cumulative = np.cumsum(nearest)
-        center = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), n - 1)
-        while nearest[center] <= 0:  # rounding at the top end: step back to a row with mass
-            center -= 1
-        picks.append(center)
-        chosen[center] = True
-    return np.asarray(picks, dtype=np.int64)
+
+    def sq_dists_to(center: int) -> np.ndarray:
+        return sq + sq[center] - 2.0 * u * u[center] * inner(int(group[center]))[group]
+
+    return kmeanspp_seeds(sq, sq_dists_to, budget, rng)
 
 
 @register("dami_weighted")
