@@ -6,7 +6,7 @@
 Both versions run in one process on the same arrays, alternating (old, new, old, new, ...),
 so a busy machine slows both alike; the table gives the median of each and the ratio. The old
 ``kernels/`` tree is taken with ``git archive`` into a temporary package (its one import from
-``dami_np`` is rewritten to an absolute import). Picks are checked to be identical.
+``dami_np``, the BLAS thread cap, is replaced by the same cap through threadpoolctl). Picks are checked to be identical.
 """
 
 from __future__ import annotations
@@ -42,7 +42,11 @@ def load_old(commit: str, into: Path):
     (into / "kernels").rename(pkg)
     for f in pkg.glob("*.py"):
         text = f.read_text()
-        f.write_text(text.replace("from .._blas_threads", "from dami_np._blas_threads"))
+        f.write_text(text.replace(  # dami_np._blas_threads is gone: the same cap through threadpoolctl
+            "from .._blas_threads import limit_blas_threads",
+            "from threadpoolctl import threadpool_limits as _limits\n"
+            "limit_blas_threads = lambda n: _limits(limits=n, user_api='blas')  # noqa: E731",
+        ))
     sys.path.insert(0, str(into))
     import old_kernels
 
