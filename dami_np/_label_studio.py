@@ -16,13 +16,13 @@ No dependency on Label Studio: files only.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pandas as pd
+from ._json_cells import json_value
 
 __all__ = ["FROM_NAME", "TO_NAME", "tasks", "labeling_config", "read_export", "Export", "id_key", "looks_like_export"]
 
@@ -52,17 +52,17 @@ def tasks(frame: pd.DataFrame, positions: np.ndarray, report: pd.DataFrame, *, l
     for i, values in enumerate(rows.itertuples(index=False, name=None)):
         pick = report.iloc[i]
         data: dict[str, Any] = {
-            "row": {name: _json_value(v) for name, v in zip(columns, values)},
+            "row": {name: json_value(v) for name, v in zip(columns, values)},
             "dami_row": int(pick["row"]),
             "pick": int(pick["pick"]),
             "explanation": _text(pick.get("explanation")),
         }
         if key is not None:
-            data[key] = _json_value(frame[id_column].iloc[int(positions[i])])
+            data[key] = json_value(frame[id_column].iloc[int(positions[i])])
         task: dict[str, Any] = {"data": data, "predictions": []}
         predicted = pick.get("predicted")
         if predicted is not None and not _missing(predicted):
-            probability = _json_value(pick.get("probability"))
+            probability = json_value(pick.get("probability"))
             task["predictions"] = [{
                 "model_version": model_version,
                 "score": probability,
@@ -257,20 +257,6 @@ def _missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (pd.Timestamp, pd.Timedelta)):
-        return str(value)
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def dumps(obj: Any) -> str:

@@ -147,3 +147,20 @@ def region_ids_from_patterns(packed: np.ndarray) -> np.ndarray:
     rank = np.empty(first.shape[0], dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0], dtype=np.int64)
     return rank[inverse.ravel()]
+
+
+def hidden_activations(X: np.ndarray, coefs: list[np.ndarray], intercepts: list[np.ndarray], layer: int = -1) -> np.ndarray:
+    """Post-ReLU activations (n, h) of hidden layer ``layer`` (default: the last one), for any ReLU MLP
+    in scikit-learn's layout (``coefs[i]`` is (in, out))."""
+    import numbers
+
+    n_hidden = len(coefs) - 1
+    if not isinstance(layer, numbers.Integral) or isinstance(layer, bool) or not -n_hidden <= layer < n_hidden:
+        raise ValueError(f"layer must be an int in [{-n_hidden}, {n_hidden}) for {n_hidden} hidden layers, got {layer!r}")
+    layer = int(layer) % n_hidden
+    A = X
+    for W, b in zip(coefs[: layer + 1], intercepts[: layer + 1]):
+        A = A @ W
+        A += b
+        np.maximum(A, 0, out=A)
+    return A

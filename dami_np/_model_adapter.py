@@ -218,16 +218,7 @@ class _SklearnReluMLP:
 
     def hidden_activations(self, X: Any, layer: int = -1) -> np.ndarray:
         """Post-ReLU activations (n, h) of hidden layer ``layer`` (default: the last one)."""
-        X = self._check_X(X)
-        n_hidden = len(self.coefs_) - 1
-        if not isinstance(layer, numbers.Integral) or isinstance(layer, bool) or not -n_hidden <= layer < n_hidden:
-            raise ValueError(f"layer must be an int in [{-n_hidden}, {n_hidden}) for {n_hidden} hidden layers, got {layer!r}")
-        A = X
-        for W, b in zip(self.coefs_[: int(layer) % n_hidden + 1], self.intercepts_[: int(layer) % n_hidden + 1]):
-            A = A @ W
-            A += b
-            np.maximum(A, 0, out=A)
-        return A
+        return _ll.hidden_activations(self._check_X(X), self.coefs_, self.intercepts_, layer)
 
 
 class _PipelineView:

@@ -25,7 +25,6 @@ import gzip
 import io
 import json
 import lzma
-import math
 import os
 import re
 import stat
@@ -40,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ._console import note, warn
+from .._json_cells import json_value
 from ._errors import CliError
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -641,21 +641,9 @@ def _json_records(frame: pd.DataFrame) -> str:
     columns = [str(c) for c in frame.columns]
     lines = []
     for values in frame.itertuples(index=False, name=None):
-        record = {name: _json_value(value) for name, value in zip(columns, values)}
+        record = {name: json_value(value) for name, value in zip(columns, values)}
         lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
     return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (pd.Timestamp, pd.Timedelta)):
-        return str(value)
-    return value
 
 
 def write_frame(frame: pd.DataFrame, target: Target) -> None:
