@@ -267,7 +267,7 @@ def test_read_only_output_directory_and_file_are_refused_before_any_work(tmp_pat
 
 
 def test_a_failing_write_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys, monkeypatch):
-    from dami_np.cli import _table
+    from dami_np.cli import _table_writer as _table
 
     path = tmp_path / "t.csv"
     make_table().to_csv(path, index=False)
@@ -287,7 +287,7 @@ def test_a_failing_write_is_one_line_and_leaves_no_temporary_file(tmp_path, caps
 def test_sigterm_while_writing_removes_the_temporary_file(tmp_path, capsys, monkeypatch):
     import signal
 
-    from dami_np.cli import _table
+    from dami_np.cli import _table_writer as _table
 
     path = tmp_path / "t.csv"
     make_table().to_csv(path, index=False)

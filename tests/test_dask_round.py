@@ -107,7 +107,7 @@ def test_cold_start_one_class(frames) -> None:
 
 def test_preprocessing_same_numbers(frames, cluster) -> None:
     from dami_np._preprocess import TabularPreprocessor
-    from dami_np._dask._table import load_table
+    from dami_np._dask._partitions import load_table
 
     ddf, X, y = frames
     _, client = cluster

@@ -18,7 +18,7 @@ import pandas as pd
 from .._stable_rows import STABLE_BLOCK
 from ..strategies._selection import Selection
 from ._kcenter import gather_round
-from ._table import Table
+from ._partitions import Table
 
 __all__ = ["report"]
 

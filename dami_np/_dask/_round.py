@@ -39,7 +39,7 @@ import numpy as np
 
 from ..strategies._selection import Selection
 from ._kcenter import Block, DaskRoundError, KCenterStats, distributed_kcenter, gather_round
-from ._table import Table, load_table
+from ._partitions import Table, load_table
 
 __all__ = ["SUPPORTED", "RoundInfo", "run_round", "get_client", "DaskRoundError"]
 

@@ -191,7 +191,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from ._table import check_stdout
+    from ._table_writer import check_stdout
 
     check_stdout()
     from ._demo import run_demo
@@ -201,7 +201,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_datasets(args: argparse.Namespace) -> int:
     from .. import datasets
-    from ._table import check_stdout, write_stdout
+    from ._table_writer import check_stdout, write_stdout
 
     check_stdout()
     write_stdout((datasets.info().to_string(index=False) + "\n").encode("utf-8"))

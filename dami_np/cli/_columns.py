@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._console import warn
 from ._errors import CliError
-from ._table import column_hint
+from ._table_reader import column_hint
 
 # The columns `dami select` writes (dami_np.select's report); an id column may not take one of these names.
 REPORT_COLUMNS = ("row", "pick", "distance", "predicted", "probability", "explanation", "score")

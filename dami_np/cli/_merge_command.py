@@ -58,7 +58,8 @@ def run_merge(args: argparse.Namespace) -> int:
 
     from ._console import note, release, warn
     from ._errors import CliError
-    from ._table import parse_separator, prepare_output, read_table, write_files
+    from ._table_reader import parse_separator, read_table
+    from ._table_writer import prepare_output, write_files
     from .._label_studio import looks_like_export, read_export
     from .._merge import entries_from_export, entries_from_sheet, merge_labels
     from ._columns import split_names
@@ -83,11 +84,11 @@ def run_merge(args: argparse.Namespace) -> int:
     table = read_table(args.into, text_columns=text_columns, sep=sep, na_values=na_values, encoding=args.encoding)
     columns = list(table.frame.columns)
     if args.label not in columns:
-        from ._table import column_hint
+        from ._table_reader import column_hint
 
         raise CliError(column_hint(args.label, columns, table.source, "label"))
     if args.id is not None and args.id not in columns:
-        from ._table import column_hint
+        from ._table_reader import column_hint
 
         raise CliError(column_hint(args.id, columns, table.source, "id"))
     records = _read_sheet(args.sheet, text_columns + ("dami_row", "dami_label"), sep, na_values, args.encoding)
@@ -144,7 +145,7 @@ def _read_sheet(spec: str, text_columns: tuple[str, ...], sep: str | None, na_va
     import json
 
     from ._errors import CliError
-    from ._table import read_table
+    from ._table_reader import read_table
 
     path = Path(spec)
     if spec != "-" and path.is_file():
@@ -171,7 +172,7 @@ def _table_writer(args: argparse.Namespace, table: Any, new_frame: Any, result: 
 
     from ._console import warn
     from ._errors import CliError
-    from ._table import render
+    from ._table_writer import render
 
     source = Path(args.into)
     edits = {int(table.rows[p]): str(result.labels.iloc[p]) for p in result.added.tolist()}
@@ -199,11 +200,12 @@ def _edited_csv(raw: bytes, args: argparse.Namespace, edits: dict[int, str], sep
     import csv
 
     from .._merge import edit_csv_cells
-    from ._table import _COMPRESSED, _sniff_separator
+    from ._formats import COMPRESSED
+    from ._table_reader import _sniff_separator
 
     compress, decompress = _compressors()
 
-    kind = next((k for magic, k in _COMPRESSED.items() if raw.startswith(magic)), None)
+    kind = next((k for magic, k in COMPRESSED.items() if raw.startswith(magic)), None)
     data = decompress[kind](raw) if kind else raw
     encoding = args.encoding or "utf-8"
     bom = b"\xef\xbb\xbf" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") and data.startswith(
@@ -224,7 +226,7 @@ def _reads_back(tmp: Path, args: argparse.Namespace, expected: Any, table: Any) 
     import numpy as np
     import pandas as pd
 
-    from ._table import parse_separator, read_table
+    from ._table_reader import parse_separator, read_table
 
     text_columns = (args.label,) + ((args.id,) if args.id else ())
     na_values = []

@@ -24,7 +24,8 @@ from ._columns import (
 )
 from ._console import note, release
 from ._errors import CliError
-from ._table import blank_cells, parse_separator, prepare_output, read_table, write_frame
+from ._table_reader import blank_cells, parse_separator, read_table
+from ._table_writer import prepare_output, write_frame
 
 
 def run_select(args: argparse.Namespace) -> int:

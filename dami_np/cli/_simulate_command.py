@@ -23,7 +23,8 @@ from ._columns import (
 from ._console import note, release, warn
 from ._errors import CliError
 from ._select import check_seed
-from ._table import parse_separator, probe_directory, read_table, write_files
+from ._table_reader import parse_separator, read_table
+from ._table_writer import probe_directory, write_files
 
 OUTPUT_FILES = ("curves.csv", "summary.csv", "curves.png")
 

@@ -37,7 +37,8 @@ def add_status(commands: argparse._SubParsersAction, parent: argparse.ArgumentPa
 def run_status(args: argparse.Namespace) -> int:
     from ._columns import check_features, feature_columns, label_series, require_column, split_names
     from ._select import check_seed
-    from ._table import check_stdout, parse_separator, read_table, write_stdout
+    from ._table_reader import parse_separator, read_table
+    from ._table_writer import check_stdout, write_stdout
     from ._workflow import RoundModel, status_for_table
 
     check_seed(args.seed)

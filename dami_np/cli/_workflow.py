@@ -29,7 +29,7 @@ import pandas as pd
 
 from ._console import NORMAL, VERBOSE, note, verbosity, warn
 from ._errors import CliError
-from ._table import output_format, probe_directory, render, write_files
+from ._table_writer import output_format, probe_directory, render, write_files
 
 SHEET_FORMATS = ("table", "label-studio")
 

@@ -1,64 +1,47 @@
-"""Reading a user's table and writing outputs without ever losing or half-writing a file.
+"""Reading a user's table: the format by first bytes, the separator sniffed, every problem one line.
 
-Reading: the format is told by the file's first bytes (gzip, bz2, xz, Parquet, zip/Excel,
-UTF-16 text) before its name, so a gzip file named ``.csv`` still reads; ``-`` is standard
-input; a FIFO is read exactly once; the separator of a CSV is ``--sep`` or sniffed from the
-header line. The label and id columns keep every text but the empty cell (``NA`` is a class);
-``--na-values`` adds markers of missing cells. A pandas-written index column (empty header
-first) and all-empty rows are dropped with a one-line note, rows keeping their numbering.
-
-Writing: the output format and a writable target are checked before any work; files are
-written to a temporary file beside the target and renamed (``write_files`` renames a group
-only once all of it is written), created with the mode the umask gives (an existing file's
-mode is kept), and any ``OSError`` becomes one ``CliError`` line.
+The format is told by the file's first bytes (gzip, bz2, xz, Parquet, zip/Excel, UTF-16 text)
+before its name, so a gzip file named ``.csv`` still reads; ``-`` is standard input; a FIFO is
+read exactly once; the separator of a CSV is ``--sep`` or sniffed from the header line. The
+label and id columns keep every text but the empty cell (``NA`` is a class); ``--na-values``
+adds markers of missing cells. A pandas-written index column (empty header first) and all-empty
+rows are dropped with a one-line note, rows keeping their numbering.
 
 Every problem becomes a ``CliError`` whose message names the file, column, row or value.
 """
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import csv
 import difflib
-import gzip
 import io
-import json
 import lzma
 import os
 import re
 import stat
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ._console import note, warn
-from .._json_cells import json_value
-from ._errors import CliError
+from ._errors import CliError, first_line
+from ._formats import COMPRESSED, COMPRESSED_SUFFIX, JSON_SUFFIXES, OPENERS, PARQUET_SUFFIXES
 
-_PARQUET_SUFFIXES = (".parquet", ".pq")
-_JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
-_TSV_SUFFIXES = (".tsv", ".tab", ".tsv.gz", ".tab.gz")
-_COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
-_OPENERS: dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
-_COMPRESSED_SUFFIX = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}
 try:  # pandas' default missing-value strings: used for feature columns only
     from pandas._libs.parsers import STR_NA_VALUES as _PANDAS_NA
 except ImportError:  # pragma: no cover - moved in some pandas version
     _PANDAS_NA = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                   "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
 _DEFAULT_NA = sorted(_PANDAS_NA)
-OUTPUT_FORMATS = ("csv", "tsv", "parquet", "json")
 _SEPARATORS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 
 
-# ---------------------------------------------------------------------- reading
 @dataclass
 class Table:
     """A table read from a file: the frame, the 0-based data-row number of each of its rows
@@ -176,9 +159,9 @@ def _content_format(source: _Input) -> str:
     name = source.source.lower()
     if head.startswith(b"PAR1"):
         return "parquet"
-    for magic, kind in _COMPRESSED.items():
+    for magic, kind in COMPRESSED.items():
         if head.startswith(magic):
-            suffix = _COMPRESSED_SUFFIX[kind]
+            suffix = COMPRESSED_SUFFIX[kind]
             if source.path is not None and not name.endswith(suffix):
                 note(f"{source.source} is {kind}-compressed (its name does not end in {suffix}): reading it as such")
             return f"csv+{kind}"
@@ -192,9 +175,9 @@ def _content_format(source: _Input) -> str:
         return "csv+utf-16"
     if b"\x00" in head:
         raise CliError(f"{source.source}: is a binary file, not a CSV, Parquet or JSON table")
-    if name.endswith(_PARQUET_SUFFIXES):
+    if name.endswith(PARQUET_SUFFIXES):
         raise CliError(f"{source.source}: is not a Parquet file (it does not start with PAR1)")
-    if name.endswith(_JSON_SUFFIXES) or (source.data is not None and head.lstrip()[:1] in (b"[", b"{")):
+    if name.endswith(JSON_SUFFIXES) or (source.data is not None and head.lstrip()[:1] in (b"[", b"{")):
         return "json"
     return "csv"
 
@@ -208,7 +191,7 @@ def _read_parquet(source: _Input) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(source.pandas_source())
     except (OSError, ValueError) as error:
-        raise CliError(f"{source.source}: cannot read Parquet: {_first_line(error)}") from None
+        raise CliError(f"{source.source}: cannot read Parquet: {first_line(error)}") from None
     frame = frame.reset_index(drop=True)
     _refuse_duplicates([str(c) for c in frame.columns], source.source)
     return frame
@@ -221,7 +204,7 @@ def _read_json(source: _Input) -> pd.DataFrame:
                              convert_dates=False)
     except (ValueError, OSError) as error:
         raise CliError(f"{source.source}: cannot read JSON (expected a list of records, or one record "
-                       f"per line): {_first_line(error)}") from None
+                       f"per line): {first_line(error)}") from None
     if not isinstance(frame, pd.DataFrame):
         raise CliError(f"{source.source}: the JSON is not a list of records")
     return frame
@@ -270,7 +253,7 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
     except pd.errors.EmptyDataError:
         raise CliError(f"{source.source}: the file is empty") from None
     except (OSError, EOFError, ValueError, lzma.LZMAError) as error:
-        raise CliError(f"{source.source}: cannot read table: {_first_line(error)}") from None
+        raise CliError(f"{source.source}: cannot read table: {first_line(error)}") from None
     _warn_short_last_line(source, compression, encoding, sep, len(names))
     _warn_default_na(frame, source, text, dict(sep=sep, header=0, skiprows=skip, names=names, index_col=False,
                                                 skipinitialspace=True, skip_blank_lines=False,
@@ -342,13 +325,13 @@ def _first_text_lines(source: _Input, compression: str | None, encoding: str, co
     try:
         raw = source.open_binary()
         with raw:
-            stream = _OPENERS[compression](raw, "rb") if compression else raw
+            stream = OPENERS[compression](raw, "rb") if compression else raw
             with io.TextIOWrapper(stream, encoding=encoding, newline="") as text_stream:
                 lines = [text_stream.readline(1 << 20) for _ in range(count)]
     except UnicodeDecodeError as error:
         raise CliError(_decode_message(source.source, error, shown)) from None
     except (OSError, EOFError, lzma.LZMAError) as error:
-        raise CliError(f"{source.source}: cannot read table: {_first_line(error)}") from None
+        raise CliError(f"{source.source}: cannot read table: {first_line(error)}") from None
     lines = [line for line in lines if line]
     if not lines:
         raise CliError(f"{source.source}: the file is empty")
@@ -463,7 +446,7 @@ def _decode_message(source: str, error: UnicodeDecodeError, encoding: str) -> st
 
 
 def _parser_message(error: Exception, n_names: int) -> str:
-    text = _first_line(error)
+    text = first_line(error)
     match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
     if match:
         return (f"line {match.group(2)} has {match.group(3)} fields but the header has {n_names} "
@@ -497,252 +480,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-# ---------------------------------------------------------------------- writing
-def output_format(out: Path | None, fmt: str | None) -> str:
-    """The output format: ``--format`` if given (it must agree with a known extension), else by name."""
-    by_name = _format_by_name(out) if out is not None else None
-    if fmt is not None:
-        fmt = fmt.lower()
-        if fmt not in OUTPUT_FORMATS:
-            raise CliError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, got {fmt!r}")
-        if by_name is not None and by_name != fmt and not (by_name == "csv" and fmt == "tsv"
-                                                           and out is not None and out.suffix.lower() == ".txt"):
-            raise CliError(f"--format {fmt} but --out {out} names a {by_name} file; make them agree")
-        return fmt
-    if out is None:
-        return "csv"
-    if by_name is None:
-        raise CliError(f"{out}: unknown output format (name it .csv, .tsv, .parquet or .json, "
-                       "optionally .csv.gz/.tsv.gz, or pass --format)")
-    return by_name
-
-
-def _format_by_name(out: Path) -> str | None:
-    name = out.name.lower()
-    if name.endswith(_PARQUET_SUFFIXES):
-        return "parquet"
-    if name.endswith((".json",)):
-        return "json"
-    if name.endswith(_TSV_SUFFIXES):
-        return "tsv"
-    if name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz")):
-        return "csv"
-    return None
-
-
-@dataclass
-class Target:
-    """Where a result goes: a path (written atomically), a non-regular file (written in place)
-    or standard output (``path`` None)."""
-
-    path: Path | None
-    fmt: str
-    in_place: bool = False
-
-    @property
-    def shown(self) -> str:
-        return "standard output" if self.path is None else str(self.path)
-
-
-def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = ()) -> Target:
-    """Check everything about the output before any work: format, directory, permissions, inputs."""
-    if out not in (None, "-") and str(out).endswith(("/", os.sep)):
-        raise CliError(f"--out {out}: names a directory; give a file name")
-    path = None if out in (None, "-") else Path(out)  # type: ignore[arg-type]
-    device = path is not None and path.exists() and not path.is_dir() and not path.is_file()
-    kind = output_format(None if device and _format_by_name(path) is None else path, fmt)  # type: ignore[arg-type]
-    if kind == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise CliError("writing Parquet needs pyarrow: pip install 'dami-np[parquet]'") from None
-    if path is None:
-        check_stdout(binary=kind == "parquet")
-        return Target(None, kind)
-    for source in inputs:
-        if source != "-" and Path(source).exists() and path.exists() and os.path.samefile(source, path):
-            raise CliError(f"{path}: refusing to overwrite the input table")
-    if path.exists():
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise CliError(f"{path}: is a directory; give a file name")
-        if not stat.S_ISREG(info.st_mode):  # /dev/stdout, a FIFO: written in place, no rename
-            if not os.access(path, os.W_OK):
-                raise CliError(f"{path}: not writable")
-            return Target(path, kind, in_place=True)
-    real = Path(os.path.realpath(path))  # write through a symlink to its target
-    if real.exists():
-        if not os.access(real, os.W_OK):
-            raise CliError(f"{path}: exists and is read-only; remove it or choose another --out")
-    parent = real.parent
-    if not parent.exists():
-        raise CliError(f"{path}: output directory {_shown_parent(path)} does not exist")
-    if not parent.is_dir():
-        raise CliError(f"{path}: {_shown_parent(path)} is not a directory")
-    probe_directory(parent, shown=_shown_parent(path))
-    return Target(real, kind)
-
-
-def _shown_parent(path: Path) -> str:
-    return str(path.parent) if str(path.parent) else "."
-
-
-def probe_directory(directory: Path, *, shown: str | None = None) -> None:
-    """Create and remove a temporary file in ``directory``: the only sure test that it is writable."""
-    try:
-        handle, name = tempfile.mkstemp(prefix=".dami-probe.", dir=directory)
-    except OSError as error:
-        raise CliError(f"cannot write into {shown or directory}: {error.strerror or error}") from None
-    os.close(handle)
-    os.unlink(name)
-
-
-def check_stdout(*, binary: bool = False) -> None:
-    """Results go to standard output: it must be open (and, for binary output, not a terminal)."""
-    stream = sys.stdout
-    if stream is None:
-        raise CliError("standard output is closed; pass --out FILE")
-    if getattr(stream, "closed", False):
-        raise CliError("standard output is closed; pass --out FILE")
-    try:
-        fd = stream.fileno()
-    except (AttributeError, io.UnsupportedOperation):  # an in-memory stream (tests, notebooks)
-        if binary and not hasattr(stream, "buffer"):
-            raise CliError("Parquet output needs --out FILE (standard output is not binary)") from None
-        return
-    except (OSError, ValueError):
-        raise CliError("standard output is closed; pass --out FILE") from None
-    try:
-        os.fstat(fd)
-    except OSError:
-        raise CliError("standard output is closed; pass --out FILE") from None
-    if binary and stream.isatty():
-        raise CliError("refusing to write Parquet to a terminal; pass --out FILE.parquet")
-
-
-def render(frame: pd.DataFrame, fmt: str, *, compress: bool = False) -> bytes:
-    """The bytes of ``frame`` in ``fmt`` (csv, tsv, json, parquet)."""
-    if fmt == "parquet":
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        return buffer.getvalue()
-    if fmt == "json":
-        data = (_json_records(frame)).encode("utf-8")
-    else:
-        data = frame.to_csv(index=False, sep="\t" if fmt == "tsv" else ",", lineterminator="\n").encode("utf-8")
-    if compress:
-        data = gzip.compress(data, mtime=0)
-    return data
-
-
-def _json_records(frame: pd.DataFrame) -> str:
-    columns = [str(c) for c in frame.columns]
-    lines = []
-    for values in frame.itertuples(index=False, name=None):
-        record = {name: json_value(value) for name, value in zip(columns, values)}
-        lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
-    return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
-
-
-def write_frame(frame: pd.DataFrame, target: Target) -> None:
-    """Write ``frame`` to its target; any OSError is one CliError line."""
-    compress = target.path is not None and target.path.name.lower().endswith(".gz")
-    data = render(frame, target.fmt, compress=compress)
-    if target.path is None:
-        write_stdout(data)
-    elif target.in_place:
-        try:
-            with open(target.path, "wb") as handle:
-                handle.write(data)
-        except OSError as error:
-            raise CliError(f"cannot write {target.path}: {error.strerror or error}") from None
-    else:
-        write_files([(target.path, lambda tmp: tmp.write_bytes(data))])
-
-
-def write_stdout(data: bytes) -> None:
-    """Write bytes to standard output (text or binary stream) and flush; OSError -> CliError."""
-    stream = sys.stdout
-    if stream is None:
-        raise CliError("standard output is closed; pass --out FILE")
-    try:
-        buffer = getattr(stream, "buffer", None)
-        if buffer is not None:
-            stream.flush()
-            buffer.write(data)
-            buffer.flush()
-        else:
-            stream.write(data.decode("utf-8"))
-            stream.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as error:
-        raise CliError(f"cannot write to standard output: {error.strerror or error}") from None
-
-
-def write_files(items: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
-    """Write every ``(out, write)`` pair through ``write(tmp)`` on a temporary file beside
-    ``out``; only when all are written are they renamed into place, one after the other.
-
-    An error or a signal (KeyboardInterrupt, SIGTERM) removes every temporary file; the
-    targets are then all old or, once renaming began, all new (but for a failing rename).
-    A new file gets the mode the umask allows (0666 & ~umask); a replaced file keeps its mode.
-    """
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for out, write in items:
-            parent = out.parent if str(out.parent) else Path(".")
-            handle, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=f".tmp{out.suffix}", dir=parent)
-            tmp = Path(tmp_name)
-            temps.append((tmp, out))
-            os.close(handle)
-            os.chmod(tmp, _mode_for(out))
-            write(tmp)
-        for tmp, out in temps:
-            os.replace(tmp, out)
-    except OSError as error:
-        _remove(temps)
-        target = error.filename if isinstance(error.filename, str) else (temps[-1][1] if temps else "")
-        for tmp, out in temps:
-            if str(tmp) == str(target):
-                target = out
-        raise CliError(f"cannot write {target}: {error.strerror or error}") from None
-    except BaseException:
-        _remove(temps)
-        raise
-
-
-def _remove(temps: list[tuple[Path, Path]]) -> None:
-    for tmp, _ in temps:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
-def _mode_for(out: Path) -> int:
-    try:
-        return stat.S_IMODE(out.stat().st_mode)
-    except OSError:
-        return 0o666 & ~current_umask()
-
-
-def current_umask() -> int:
-    """The process umask (read without changing it where /proc tells it)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
