@@ -270,7 +270,7 @@ def _labels(context: QueryContext, model: Any) -> np.ndarray:
 
 def _report_space_distances(context: QueryContext, network: Any, positions: np.ndarray) -> np.ndarray:
     """Pick-time distances in the report space, for strategies that have no distance of their own."""
-    from .strategies._kcenter import pick_time_distances
+    from .strategies import pick_time_distances
     from .strategies._representations import DamiRepresentation
 
     rep = DamiRepresentation(network, context.X, bias=True)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ._numba_policy import kernel
 from ._rowdist import sq_dists_numpy
-from ._selection import fill_zero_distance, first_center_vector
+from ._kcenter_rules import fill_zero_distance, first_center_vector
 
 __all__ = ["MAX_DIM", "kcenter_cells"]
 
@@ -239,7 +239,7 @@ def kcenter_cells(x: np.ndarray, k: int, cmask: np.ndarray) -> tuple[np.ndarray,
     radii = np.empty(k)
     t0 = 0
     center_rows = np.flatnonzero(cmask)
-    if center_rows.size == 0:  # first pick: farthest from the mean (see _selection)
+    if center_rows.size == 0:  # first pick: farthest from the mean (see _kcenter_rules)
         d = sq_dists_numpy(x, first_center_vector(x))
         r = int(np.argmax(d))
         picks[0], radii[0] = r, math.sqrt(float(d[r]))

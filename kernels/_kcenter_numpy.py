@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._rowdist import sq_dists_numpy
-from ._selection import fill_zero_distance, first_center_vector
+from ._kcenter_rules import fill_zero_distance, first_center_vector
 
 __all__ = ["kcenter_numpy"]
 

@@ -37,7 +37,7 @@ from ._dedupe import group_identical_rows
 from ._numba_policy import inline, kernel, prange
 from ._rowdist import LANES, sq_dist
 from ._screen import row_sq_norms, screened_nearest
-from ._selection import fill_zero_distance, first_center_vector
+from ._kcenter_rules import fill_zero_distance, first_center_vector
 
 __all__ = ["kcenter_screened"]
 
@@ -196,7 +196,7 @@ def _active_set(mind: np.ndarray, size: int) -> tuple[np.ndarray, float]:
 
 
 def _farthest_from(x: np.ndarray, mean: np.ndarray) -> tuple[int, float]:
-    """First pick without centers (see :mod:`._selection`): row and squared distance to the mean."""
+    """First pick without centers (see :mod:`._kcenter_rules`): row and squared distance to the mean."""
     d, _ = screened_nearest(x, mean[None, :])
     r = int(np.argmax(d))
     return r, float(d[r])

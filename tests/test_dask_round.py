@@ -21,7 +21,7 @@ import dami_np  # noqa: E402
 from dami_np import kernels  # noqa: E402
 from dami_np._dask import DaskRoundError  # noqa: E402
 from dami_np._dask import _round  # noqa: E402
-from dami_np._dask._kcenter import Block, KCenterStats, distributed_kcenter  # noqa: E402
+from dami_np._dask._remote_blocks import Block, KCenterStats, distributed_kcenter  # noqa: E402
 
 SIZES = [3000, 0, 7000, 500, 4000, 100, 5400]
 STRATEGIES = ["random", "margin", "entropy", "least_confidence", "kcenter_input", "coreset", "dami", "dami_margin"]
@@ -147,7 +147,7 @@ def test_distributed_kcenter_equals_kernel(cluster, n_centers: int, k: int) -> N
 
 @pytest.mark.parametrize("d", [1, 3, 32, 42, 70])
 def test_driver_distance_formula_is_the_kernels(d: int) -> None:
-    from dami_np._dask._kcenter import sq_dists_to
+    from dami_np.strategies._kcenter_blocks import sq_dists_to
 
     rng = np.random.default_rng(d)
     pts = rng.standard_normal((500, d)) * rng.uniform(0.1, 1e3, d)
@@ -203,7 +203,7 @@ def test_unsupported_are_clear(frames) -> None:
 
 def test_killed_worker_same_picks_or_clear_error(frames, cluster, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker dies after the first K-Center round trip: the round recomputes (same picks) or fails clearly."""
-    from dami_np._dask import _kcenter
+    from dami_np._dask import _remote_blocks as _kcenter
 
     ddf, X, y = frames
     _, client = cluster

@@ -15,7 +15,7 @@ import pytest
 from dami_np import MLPClassifier
 from dami_np.strategies import DamiRepresentation, dami_select, grouped_kcenter, streamed_kcenter
 from dami_np.strategies import _dami as dami_module
-from dami_np.strategies import _kcenter as kcenter_module
+from dami_np.strategies import _kcenter_grouped as kcenter_module
 from test_strategies_dami import assert_greedy_kcenter, naive_kcenter, naive_representation
 
 TINY = 64  # bytes: forces the streamed K-Center

@@ -2,8 +2,9 @@
 
 Optional (``pip install 'dami-np[dask]'``); ``import dami_np`` never imports this package, it is
 loaded when ``X`` is a dask DataFrame.  ``select_parquet`` is the entry point of
-``dami select TABLE --dask ADDRESS``.  See ``_round`` (strategies), ``_kcenter`` (the exact
-distributed K-Center and its proof) and ``_table`` (loading and preprocessing).
+``dami select TABLE --dask ADDRESS``.  See ``_round`` (strategies), ``_remote_blocks`` (the
+partitions as blocks of the one K-Center driver, ``strategies._kcenter_blocks``) and
+``_partitions`` (loading and preprocessing).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._kcenter import DaskRoundError
+from ._gather import DaskRoundError
 from ._round import SUPPORTED, get_client, run_round
 
 __all__ = ["select", "query", "select_parquet", "read_parquet", "DaskRoundError", "SUPPORTED", "is_dask_collection"]

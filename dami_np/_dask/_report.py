@@ -17,7 +17,7 @@ import pandas as pd
 
 from .._stable_rows import STABLE_BLOCK
 from ..strategies._selection import Selection
-from ._kcenter import gather_round
+from ._gather import gather_round
 from ._partitions import Table
 
 __all__ = ["report"]
@@ -55,7 +55,7 @@ def _in_order(table: Table, ranges: list[tuple[int, int]], futures_for: Any, row
 
 def report(table: Table, context: Any, selection: Selection, name: str) -> pd.DataFrame:
     from .._select import _COLD_START_NOTE, REPORT_SPACE, _explanations, _labels, _network
-    from ..strategies._kcenter import pick_time_distances
+    from ..strategies import pick_time_distances
     from ..strategies._representations import DamiRepresentation
     from ._round import _broadcast, _pattern_chunks, _gather_rows, RoundInfo
 

@@ -11,7 +11,7 @@ in the same order), broadcasts it, and runs the strategy:
   row chunks; a block holds exactly one of them), each block's ``budget`` lowest scores (ties to
   the lowest row) merged on the driver.
 * ``kcenter_input`` (and the cold start with some labeled rows), ``coreset``, ``dami``: the
-  points stay on the workers; exact distributed greedy K-Center (``_kcenter``).
+  points stay on the workers; exact greedy K-Center over their blocks (``_remote_blocks``).
 * ``dami_margin``: the lowest-margin candidates as above, then DAMI's K-Center over them and the
   labeled rows on the driver (a few thousand rows), with the activation patterns computed on the
   workers on the local path's row chunks.
@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from ..strategies._selection import Selection
-from ._kcenter import Block, DaskRoundError, KCenterStats, distributed_kcenter, gather_round
+from ._gather import DaskRoundError, gather_round
+from ._remote_blocks import Block, KCenterStats, distributed_kcenter
 from ._partitions import Table, load_table
 
 __all__ = ["SUPPORTED", "RoundInfo", "run_round", "get_client", "DaskRoundError"]
@@ -415,7 +416,7 @@ def _dami_margin(table: Table, model: Any, shared: Any, budget: int, options: di
     (the lines of ``strategies._boundary._filter_then_dami`` and ``_dami.dami_select``)."""
     from ..strategies._boundary import DEFAULT_CANDIDATE_MULTIPLE, _check_multiple
     from ..strategies._dami import _check_budget, _flag, representation_space
-    from ..strategies._kcenter import grouped_kcenter
+    from ..strategies import grouped_kcenter
 
     multiple = _check_multiple(options.get("candidate_multiple", DEFAULT_CANDIDATE_MULTIPLE))
     bias = _flag(options.get("bias", True), "bias")

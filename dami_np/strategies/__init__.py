@@ -35,7 +35,8 @@ strategies that need a model answer with K-Center on the preprocessed inputs (se
 Building blocks for new strategies: ``unlabeled_proba``/``margins``/``lowest_first``
 (uncertainty), ``dami_select`` (DAMI K-Center restricted to candidate rows),
 ``DamiRepresentation`` (exact, chunked, deduplicated local linear representations),
-``kcenter``/``grouped_kcenter``/``kcenter_over``, ``pick_time_distances``.
+``kcenter``/``grouped_kcenter``/``kcenter_over``, ``pick_time_distances``; ``kcenter_over_blocks``
+(exact greedy K-Center over a ``BlockSource``: streamed batches, Dask partitions).
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ from ._cold_start import cold_start
 from ._context import QueryContext, make_context
 from ._dami import DEFAULT_MEMORY_BUDGET, MEMORY_FRACTION, dami, default_memory_budget, dami_nobias, dami_predicted, dami_select
 from ._dami_weighted import dami_weighted
-from ._kcenter import grouped_kcenter, kcenter, pick_time_distances, streamed_kcenter
+from ._kcenter_blocks import BlockSource, block_bounds, block_top, kcenter_over_blocks
+from ._kcenter_grouped import grouped_kcenter, kcenter, streamed_kcenter
 from ._kcenter_based import coreset, kcenter_input, kcenter_over
 from ._kmedoids import dami_kmedoids
+from ._pick_distances import pick_time_distances
 from ._random import random
 from ._representations import DamiRepresentation, group_ids
 from ._selection import Selection
@@ -62,6 +65,7 @@ __all__ = [
     "dami", "dami_nobias", "dami_predicted", "cold_start",
     "boundary", "dami_margin", "dami_boundary", "boundary_distances",
     "dami_select", "DamiRepresentation", "group_ids", "kcenter", "grouped_kcenter", "streamed_kcenter",
-    "unlabeled_proba", "margins", "lowest_first", "kcenter_over", "pick_time_distances", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
+    "unlabeled_proba", "margins", "lowest_first", "kcenter_over", "pick_time_distances",
+    "kcenter_over_blocks", "BlockSource", "block_bounds", "block_top", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
     "MEMORY_FRACTION", "default_memory_budget",
 ]

@@ -22,7 +22,7 @@ factor does (``method``, see ``_representations``).  Points are in the model's d
 for the default MLP).  The (groups, dim) matrix is built once when it fits ``memory_budget``
 bytes (default: :func:`default_memory_budget`, half of the memory the system reports
 available), otherwise K-Center streams it: a few passes over the pool per round, never one per
-pick, with the same picks and radii (``_kcenter.streamed_kcenter``).
+pick, with the same picks and radii (``_kcenter_grouped.streamed_kcenter``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 
 from ._base import register
 from ._context import QueryContext
-from ._kcenter import grouped_kcenter, kcenter_radii
+from ._kcenter_grouped import grouped_kcenter, kcenter_radii
 from ._representations import DamiRepresentation
 from ._selection import Selection
 

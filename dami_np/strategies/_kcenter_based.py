@@ -10,7 +10,7 @@ import numpy as np
 
 from ._base import register
 from ._context import QueryContext
-from ._kcenter import kcenter_radii
+from ._kcenter_grouped import kcenter_radii
 from ._representations import last_layer_inputs
 from ._selection import Selection
 

@@ -1,4 +1,4 @@
-"""Greedy K-Center helpers on top of ``dami_np.kernels``: plain, over groups of equal rows, streamed.
+"""Greedy K-Center over groups of equal rows, in memory (the kernels) or streamed (the block driver).
 
 Greedy K-Center (Gonzalez 1985; Sener & Savarese 2018) repeatedly picks the row farthest from
 its nearest center; labeled rows are the initial centers.  Ties go to the lowest row index;
@@ -11,9 +11,10 @@ distance 0 the plain run would take the remaining rows in index order, so we do 
 
 Points come from ``points_of`` on one fixed grid of batches (``chunk_rows`` consecutive group
 representatives per batch): the (groups, dim) matrix when it fits ``memory_budget`` bytes
-(then ``kernels.kcenter_greedy``), otherwise :func:`streamed_kcenter`, which passes over the
-batches a few times per round (not once per pick) and gives the same picks and radii, bit for
-bit, because every distance is the kernels' exact formula on the same point bits.
+(then ``kernels.kcenter_greedy``), otherwise :func:`streamed_kcenter`: the batches are the
+blocks of ``_kcenter_blocks`` (the one active-set driver, also the Dask path's), passed over a
+few times per round (not once per pick), with the same picks and radii, bit for bit, because
+every distance is the kernels' exact formula on the same point bits.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["kcenter", "kcenter_radii", "grouped_kcenter", "streamed_kcenter", "pick_time_distances"]
+__all__ = ["kcenter", "kcenter_radii", "grouped_kcenter", "streamed_kcenter"]
 
 PointsFn = Callable[[np.ndarray], np.ndarray]
 _CHUNK_BYTES = 16 * 2**20
-_ACTIVE_MIN = 4096  # rows kept exact between two passes of the streamed run (at least) ...
+_ACTIVE_MIN = 4096  # rows asked of the batches first, together (at least) ...
 _ACTIVE_PER_PICK = 16  # ... and per pick asked for (the screened kernel's sizes)
-_SCREEN_FIRST = 256  # with more initial centers, a strided subset bounds every row in the first pass
 
 
 def kcenter(points: np.ndarray, centers: np.ndarray, k: int) -> np.ndarray:
@@ -124,13 +124,21 @@ def grouped_kcenter(
 
 class _Blocks:
     """The points of ``reps`` on the fixed grid of ``step`` consecutive rows: batch ``q`` is
-    ``points_of(reps[q*step : (q+1)*step])`` (or that slice of the matrix, when it is built)."""
+    ``points_of(reps[q*step : (q+1)*step])`` (or that slice of the matrix, when it is built).
+
+    Also the streamed ``BlockSource`` of ``_kcenter_blocks`` (block = batch, the bounds kept
+    here): each request computes the asked batches' points once; set ``centers`` (a mask over
+    ``reps``) before a run."""
 
     def __init__(self, points_of: PointsFn, reps: np.ndarray, step: int, matrix: np.ndarray | None = None) -> None:
         self.points_of, self.reps, self.step, self.matrix = points_of, reps, max(1, int(step)), matrix
         self.n = int(reps.size)
         self.count = -(-self.n // self.step)
         self.rows_computed = 0  # rows passed to points_of (passes = rows_computed / n)
+        self.sizes = np.minimum(self.step, self.n - self.step * np.arange(self.count, dtype=np.int64))
+        self.centers = np.zeros(self.n, dtype=bool)
+        self._sequence: list[np.ndarray] = []
+        self._states: list[tuple[np.ndarray, np.ndarray] | None] = []
 
     def __call__(self, q: int) -> np.ndarray:
         lo, hi = q * self.step, min(self.n, (q + 1) * self.step)
@@ -138,6 +146,32 @@ class _Blocks:
             return self.matrix[lo:hi]
         self.rows_computed += hi - lo
         return np.ascontiguousarray(self.points_of(self.reps[lo:hi]))
+
+    def global_rows(self, block: int, local: np.ndarray) -> np.ndarray:
+        return block * self.step + np.asarray(local, dtype=np.int64)
+
+    def start(self, first: np.ndarray, rest: np.ndarray) -> None:
+        self._sequence = [first, rest]
+        self._states = [None] * self.count
+
+    def request(self, ask: np.ndarray, m: np.ndarray, new_centers: np.ndarray | None,
+                picked: list[list[int]]) -> list[tuple]:
+        from ._kcenter_blocks import as_f64, block_bounds, block_top
+
+        if new_centers is not None:
+            self._sequence.append(new_centers)
+        everything = np.concatenate(self._sequence, axis=0)
+        answers = []
+        for q in ask:
+            q = int(q)
+            pts = as_f64(self(q))
+            state = self._states[q]
+            if state is None:  # first pass: bounds by the first centers, in the same pass
+                lo = q * self.step
+                state = block_bounds(pts, np.flatnonzero(self.centers[lo : lo + pts.shape[0]]), self._sequence[0])
+            answer, self._states[q] = block_top(pts, state, everything, np.asarray(picked[q], dtype=np.int64), int(m[q]))
+            answers.append(answer)
+        return answers
 
 
 def _farthest_from_mean(blocks: _Blocks, counts: np.ndarray, dim: int) -> tuple[int, float]:
@@ -189,26 +223,17 @@ def streamed_kcenter(
 
 
 def _streamed(blocks: _Blocks, centers: np.ndarray, k: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Active-set greedy K-Center over streamed batches; exactly the kernel's picks and radii.
+    """The block driver (``_kcenter_blocks``) over the streamed batches: exactly the kernel's picks
+    and squared radii, stopping before the first zero radius.
 
-    Invariant: ``u[i]`` is an upper bound of row ``i``'s squared distance to its nearest center
-    (min over a subset of the centers, each term the kernels' exact formula; ``-1`` for
-    centers).  Min distances only decrease as centers are added, so a stale value stays an
-    upper bound.  One pass over the batches (1) brings every outside row up to date with the
-    picks made since the previous pass (the first pass: every row against the initial centers,
-    or a strided subset of them when there are many), and (2) keeps the float64 points of the
-    ``size`` rows with the largest bounds: the active set.  Active rows are then made exact
-    (the remaining initial centers) and stay exact (every pick updates them).  The best active
-    row (lowest row on ties, ``active`` is ascending) is the true farthest row when it beats
-    every outside bound: strictly, or equal to the largest outside bound ``outside`` and below
-    the lowest outside row holding it (an outside row can only tie it there, and would lose
-    the tie).  Then it is picked; otherwise the active set doubles and one more pass runs.  If
-    the bounds never help, the active set grows to every row, so the run always ends; with
-    ``S`` initial active rows it makes at most ``2 + log2(n / S)`` passes.
+    One request is one pass over the batches (each batch's points computed once, its bounds
+    brought up to date and its top rows sent); the rows asked of each batch first share the
+    kernel's active-set size (at least ``_ACTIVE_MIN`` rows, ``_ACTIVE_PER_PICK`` per pick, a
+    64th of the rows) and double when a batch's bound blocks a pick, so a run makes about
+    ``2 + log2(n / size)`` passes at most, not one per pick.
     """
-    from .. import kernels
+    from ._kcenter_blocks import kcenter_over_blocks
 
-    n = blocks.n
     center_idx = np.flatnonzero(centers)
     if center_idx.size == 0:
         raise ValueError("the streamed K-Center needs at least one center")
@@ -217,160 +242,10 @@ def _streamed(blocks: _Blocks, centers: np.ndarray, k: int, dim: int) -> tuple[n
     for q in np.unique(center_idx // step):
         sel = center_idx[(center_idx // step) == q]
         cpts[np.searchsorted(center_idx, sel)] = blocks(int(q))[sel - q * step]
-    n_first = center_idx.size if center_idx.size <= 2 * _SCREEN_FIRST else _SCREEN_FIRST
-    first = np.zeros(center_idx.size, dtype=bool)
-    first[np.linspace(0, center_idx.size - 1, n_first).round().astype(np.int64)] = True
-    rest_pts = cpts[~first]
-
-    u = np.full(n, np.inf)
-    u[centers] = -1.0
-    complete = np.zeros(n, dtype=bool)  # every initial center applied
-    is_active = np.zeros(n, dtype=bool)
-    size = min(n, max(_ACTIVE_MIN, _ACTIVE_PER_PICK * k, n // 64))
-    picks: list[int] = []
-    radii: list[float] = []
-    new_pts: list[np.ndarray] = []  # picks since the last pass
-    first_pass = True
-    while len(picks) < k:
-        active, act_pts = _pass(blocks, u, is_active, size, first_pass, cpts[first], new_pts, dim)
-        if first_pass and rest_pts.shape[0] == 0:
-            complete[:] = True
-        first_pass, new_pts = False, []
-        is_active[:] = False
-        is_active[active] = True
-        outside_mask = (u >= 0) & ~is_active
-        if outside_mask.any():
-            outside = float(u[outside_mask].max())
-            outside_first = int(np.flatnonzero(outside_mask & (u == outside))[0])
-        else:
-            outside, outside_first = -np.inf, n
-        stale = np.flatnonzero(~complete[active] & (u[active] >= 0))
-        if stale.size:
-            d = kernels.nearest_sq_distances(act_pts[stale], rest_pts)[0]
-            rows = active[stale]
-            u[rows] = np.minimum(u[rows], d)
-        complete[active] = True
-        while len(picks) < k:
-            values = u[active]
-            best = int(np.argmax(values)) if active.size else 0
-            top = float(values[best]) if active.size else -np.inf
-            if top <= 0.0 and outside <= 0.0:  # only duplicates of centers are left
-                return np.asarray(picks, dtype=np.int64), np.asarray(radii)
-            j = int(active[best]) if active.size else n
-            if not (top > outside or (top == outside and j < outside_first)):
-                break  # an outside row might be as far: a larger active set, one more pass
-            picks.append(j)
-            radii.append(top)
-            u[j] = -1.0
-            new_pts.append(act_pts[best].copy())
-            if len(picks) < k:
-                d = kernels.nearest_sq_distances(act_pts, act_pts[best : best + 1])[0]
-                u[active] = np.minimum(u[active], d)  # centers and picks stay at -1
-        size = min(n, 2 * size)
-    return np.asarray(picks, dtype=np.int64), np.asarray(radii)
-
-
-def _pass(
-    blocks: _Blocks, u: np.ndarray, is_active: np.ndarray, size: int, first_pass: bool,
-    first_centers: np.ndarray, new_pts: list[np.ndarray], dim: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One pass over the batches: update the outside bounds, return the ``size`` rows with the
-    largest bounds (ascending) and their float64 points."""
-    from .. import kernels
-
-    news = np.array(new_pts) if new_pts else None
-    cap = size + blocks.step
-    buf_rows = np.empty(cap, dtype=np.int64)
-    buf_pts = np.empty((cap, dim))
-    filled = 0
-    thresh = -np.inf
-    for q in range(blocks.count):
-        lo = q * blocks.step
-        pts = np.asarray(blocks(q), dtype=np.float64)
-        rows = np.arange(lo, lo + pts.shape[0])
-        if first_pass:
-            live = np.flatnonzero(u[rows] >= 0)
-            if live.size:
-                u[rows[live]] = kernels.nearest_sq_distances(pts[live], first_centers)[0]
-        elif news is not None:
-            live = np.flatnonzero((u[rows] >= 0) & ~is_active[rows])
-            if live.size:
-                d = kernels.nearest_sq_distances(pts[live], news)[0]
-                u[rows[live]] = np.minimum(u[rows[live]], d)
-        keep = np.flatnonzero((u[rows] >= 0) & (u[rows] >= thresh))
-        if filled + keep.size > cap:
-            filled, thresh = _prune(u, buf_rows, buf_pts, filled, size)
-            keep = keep[u[rows[keep]] >= thresh]
-        buf_rows[filled : filled + keep.size] = rows[keep]
-        buf_pts[filled : filled + keep.size] = pts[keep]
-        filled += keep.size
-    if filled > size:
-        filled, _ = _prune(u, buf_rows, buf_pts, filled, size)
-    order = np.argsort(buf_rows[:filled], kind="stable")
-    return buf_rows[:filled][order], buf_pts[:filled][order]
-
-
-def _prune(u: np.ndarray, rows: np.ndarray, pts: np.ndarray, filled: int, size: int) -> tuple[int, float]:
-    """Keep (in place, at the front) the ``size`` buffered rows with the largest bounds; return
-    the new fill and the smallest bound kept."""
-    if filled <= size:
-        return filled, (float(u[rows[:filled]].min()) if filled else -np.inf)
-    bounds = u[rows[:filled]]
-    top = np.argpartition(bounds, filled - size)[filled - size :]
-    top.sort()
-    rows[:size] = rows[top]
-    pts[:size] = pts[top]
-    return size, float(bounds[top].min())
+    blocks.centers = centers
+    size = min(blocks.n, max(_ACTIVE_MIN, _ACTIVE_PER_PICK * k, blocks.n // 64))
+    return kcenter_over_blocks(blocks, cpts, k, first_m=-(-size // max(1, blocks.count)), stop_at_zero=True)
 
 
 def _chunk_rows(dim: int) -> int:
     return max(1, _CHUNK_BYTES // (8 * max(1, dim)))
-
-
-def pick_time_distances(centers: np.ndarray, picked: np.ndarray) -> np.ndarray:
-    """Euclidean distance of each pick to its nearest center when it was picked.
-
-    The centers at pick ``j`` are the rows of ``centers`` plus ``picked[:j]``; with no centers the
-    first pick has none and gets NaN.  Every pair is measured with the kernels' exact formula
-    (``nearest_sq_distances``), split in halves (the second half against the first, then each half
-    on its own), never a loop over picks; a pick's distance does not depend on how many picks
-    follow it.  Distances are translation invariant, so the points are first centered on a
-    vector that does not depend on the picks (the centers' mean, else the first pick), which
-    keeps the kernels' rounding screen tight when all points share a large offset.
-    """
-    centers = np.asarray(centers, dtype=np.float64)
-    picked = np.asarray(picked, dtype=np.float64)
-    k = picked.shape[0]
-    best = np.full(k, np.inf)
-    if k == 0:
-        return best
-    origin = centers.mean(axis=0) if centers.shape[0] else picked[0].copy()
-    picked = picked - origin
-    if centers.shape[0]:
-        from .. import kernels
-
-        best = np.asarray(kernels.nearest_sq_distances(picked, centers - origin)[0], dtype=np.float64).copy()
-    _within_prefix(picked, 0, k, best)
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(best), np.sqrt(best), np.nan)
-
-
-_LEAF_PICKS = 2048
-
-
-def _within_prefix(points: np.ndarray, lo: int, hi: int, best: np.ndarray) -> None:
-    """``best[i] = min(best[i], min_{lo <= j < i} |p_i - p_j|^2)`` for ``lo <= i < hi``."""
-    from .. import kernels
-
-    if hi - lo <= 1:
-        return
-    if hi - lo <= _LEAF_PICKS:
-        within = np.asarray(kernels.pairwise_sq_distances(points[lo:hi], points[lo:hi]), dtype=np.float64)
-        within[np.triu_indices(hi - lo)] = np.inf  # only earlier picks count
-        np.minimum(best[lo:hi], within.min(axis=1), out=best[lo:hi])
-        return
-    mid = (lo + hi) // 2
-    _within_prefix(points, lo, mid, best)
-    _within_prefix(points, mid, hi, best)
-    earlier = np.asarray(kernels.nearest_sq_distances(points[mid:hi], points[lo:mid])[0], dtype=np.float64)
-    np.minimum(best[mid:hi], earlier, out=best[mid:hi])
