@@ -19,12 +19,14 @@ import json
 import os
 import stat
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._model_file_checks import MAX_EPOCHS, check_meta, check_params, check_preprocessor_state, parse_json
+from ._npz_reader import NpzArchive, NpzError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SavedModel", "save_model", "load_model", "model_arrays",
            "preprocessor_state", "preprocessor_from_state", "check_columns"]
@@ -71,6 +73,11 @@ def model_arrays(model: Any, *, preprocessor: Any = None, classes: Any = None,
     else:
         params["random_state"] = None if seed is None else int(seed)
     params["dtype"] = np.dtype(model._dtype).name
+    try:
+        check_params(params)  # what load_model accepts: a file never asks for more than dami writes
+    except ValueError as error:
+        raise ValueError(f"this model cannot be saved: {error} (a model file holds at most "
+                         f"max_iter={MAX_EPOCHS}, see dami_np._model_file_checks)") from None
     adam = model._adam
     meta = {
         "params": params,
@@ -147,86 +154,191 @@ def _mode_for(path: Path) -> int:
 def load_model(path: str | os.PathLike[str] | io.IOBase) -> SavedModel:
     """Read a model file written by ``save_model`` (``MLPClassifier.save``, ``dami select --save-model``).
 
-    Raises ``ValueError`` naming the file for anything that is not such a file, and for a
-    newer or unknown format version.
+    Only the members the format defines are read, each after its declared dtype, shape and size
+    were checked (``_npz_reader``), and every value is validated (``_model_file_checks``), so a
+    hostile file costs no more memory than its own size and fails as one ``ValueError``:
+    ``damaged model file NAME: <what>``; a file of another kind or a newer format version is
+    refused with its own clear message.
     """
     shown = str(path) if not isinstance(path, io.IOBase) else "model file"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+        with NpzArchive(path) as archive:
+            return _read_model(archive, shown)
     except FileNotFoundError:
         raise ValueError(f"{shown}: no such file") from None
     except IsADirectoryError:
         raise ValueError(f"{shown}: is a directory, not a model file") from None
     except PermissionError as error:
         raise ValueError(f"{shown}: cannot read: {error.strerror}") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{shown}: not a dami-np model file (.npz written by --save-model or "
-                         f"MLPClassifier.save): {' '.join(str(error).split())[:120]}") from None
-    if not isinstance(arrays, dict) or "format" not in arrays or str(arrays["format"]) != FORMAT:
+    except NpzError as error:
+        if not error.zip_like:
+            raise ValueError(f"{shown}: not a dami-np model file (.npz written by --save-model or "
+                             f"MLPClassifier.save): {_short(error)}") from None
+        raise ValueError(f"damaged model file {shown}: {_short(error)}") from None
+    except OSError as error:
+        raise ValueError(f"{shown}: cannot read: {error.strerror or _short(error)}") from None
+    except MemoryError:
+        raise ValueError(f"damaged model file {shown}: it needs more memory than is available") from None
+
+
+# The largest text member (JSON) a model file may hold, in characters.
+_TEXT_LIMIT = 1 << 24
+_WEIGHT_DTYPES = {"float32": "<f4", "float64": "<f8"}
+# |weight| a model may have outside the first layer (and there too when it reads standardized input):
+# training never gets near it; beyond it, predictions and warm starts overflow.
+_MAX_WEIGHT = 1e8
+
+
+def _read_model(archive: NpzArchive, shown: str) -> SavedModel:
+    if "format" not in archive.names:
         raise ValueError(f"{shown}: not a dami-np model file (an .npz without the '{FORMAT}' marker)")
-    version = _int(arrays.get("format_version"))
+    try:
+        marker = str(archive.read("format", dtypes=lambda d: d.kind == "U" and d.itemsize <= 256, shape=_scalar))
+    except NpzError:
+        marker = None
+    if marker != FORMAT:
+        raise ValueError(f"{shown}: not a dami-np model file (an .npz without the '{FORMAT}' marker)")
+    try:
+        version_array = archive.read("format_version", shape=_scalar,
+                                     dtypes=lambda d: d.kind in "iu" or (d.kind == "U" and d.itemsize <= 256))
+    except NpzError as error:
+        raise ValueError(f"damaged model file {shown}: {_short(error)}") from None
+    version = int(version_array) if version_array.dtype.kind in "iu" else None
     if version is None or version < 1:
-        raise ValueError(f"{shown}: unknown model format version {arrays.get('format_version')!r}")
+        raise ValueError(f"{shown}: unknown model format version {version_array.tolist()!r}")
     if version > FORMAT_VERSION:
         raise ValueError(f"{shown}: model format version {version} is newer than this dami-np reads "
                          f"(version {FORMAT_VERSION}); upgrade dami-np to load it")
     try:
-        meta = json.loads(str(arrays["meta"]))
-        model = _build_model(arrays, meta)
+        meta = check_meta(parse_json(_read_text(archive, "meta"), "meta"))
+        model = _build_model(archive, meta)
         preprocessor = None
-        if "preprocessor" in arrays:
-            preprocessor = preprocessor_from_state(json.loads(str(arrays["preprocessor"])))
+        if "preprocessor" in archive.names:
+            state = parse_json(_read_text(archive, "preprocessor"), "preprocessor")
+            if isinstance(state, dict) and state.get("version") != _PREPROCESSOR_VERSION:
+                raise ValueError(f"unknown preprocessing state version {state.get('version')!r}")
+            check_preprocessor_state(state)
+            _check_weight_sizes(model, first_layer=True)
+            preprocessor = preprocessor_from_state(state)
+            model._preprocessed_input = True  # it reads the preprocessed matrix: a raw DataFrame is refused
     except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{shown}: damaged or incomplete model file ({' '.join(str(error).split())[:120]})") from None
-    return SavedModel(model, preprocessor, dict(meta.get("info") or {}))
+        raise ValueError(f"damaged model file {shown}: {_short(error)}") from None
+    return SavedModel(model, preprocessor, meta["info"])
 
 
-def _build_model(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Any:
+def _build_model(archive: NpzArchive, meta: dict[str, Any]) -> Any:
     from ._mlp import MLPClassifier
     from ._mlp_math import Adam, ParamLayout
 
     params = dict(meta["params"])
-    params["hidden_layer_sizes"] = tuple(int(h) for h in params["hidden_layer_sizes"])
+    params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     known = set(MLPClassifier._param_names())
     model = MLPClassifier(**{k: v for k, v in params.items() if k in known})
     dtype = np.dtype(params["dtype"])
-    layout = ParamLayout([int(s) for s in meta["layer_sizes"]])
-    flat = np.array(arrays["flat"], dtype=dtype, copy=True)
-    if flat.shape != (layout.size,):
-        raise ValueError(f"weights have shape {flat.shape}, the layer sizes need ({layout.size},)")
-    classes = _restore_labels(arrays["classes"], meta.get("classes_kind", "plain"))
-    if classes.shape != (layout.layer_sizes[-1],):
-        raise ValueError(f"{classes.shape[0]} classes for {layout.layer_sizes[-1]} output units")
+    layout = ParamLayout(list(meta["layer_sizes"]))
+    weights = _WEIGHT_DTYPES[params["dtype"]]
+    flat = archive.read("flat", dtypes=lambda d: d.str == weights, shape=_exactly((layout.size,)))
+    _require_finite(flat, "flat (the weights)")
+    n_classes = layout.layer_sizes[-1]
+    kind = meta.get("classes_kind", "plain")
+    labels = archive.read("classes", shape=_exactly((n_classes,)), dtypes=_label_dtype(kind))
+    if labels.dtype.kind == "f":
+        _require_finite(labels, "classes")
+    if len(np.unique(labels)) != n_classes:
+        raise ValueError("classes holds the same label twice")
     model._dtype = dtype
     model._layout = layout
     model._flat = flat
     model.coefs_, model.intercepts_ = layout.views(flat)
-    model.classes_ = classes
+    _check_weight_sizes(model, first_layer=False)
+    model.classes_ = _restore_labels(labels, kind)
     model.n_features_in_ = int(meta["n_features_in"])
-    if "feature_names_in" in arrays:
-        model.feature_names_in_ = np.asarray(arrays["feature_names_in"].tolist(), dtype=object)
+    if "feature_names_in" in archive.names:
+        names = archive.read("feature_names_in", shape=_exactly((model.n_features_in_,)),
+                             dtypes=lambda d: d.kind == "U" and d.itemsize <= 4 * 65536)
+        model.feature_names_in_ = np.asarray(names.tolist(), dtype=object)
     adam_meta = meta.get("adam")
-    if adam_meta is not None and "adam_m" in arrays:
+    if adam_meta is not None and "adam_m" in archive.names:
+        moments = [archive.read(name, dtypes=lambda d: d.str == weights, shape=_exactly((layout.size,)))
+                   for name in ("adam_m", "adam_v")]
+        for name, moment in zip(("adam_m", "adam_v"), moments):
+            _require_finite(moment, name)
+        if (moments[1] < 0).any():
+            raise ValueError("adam_v has negative entries")
         adam = Adam(layout.size, dtype, float(adam_meta["lr"]), float(adam_meta["beta1"]), float(adam_meta["beta2"]),
                     float(adam_meta["eps"]))
-        adam.m[...] = arrays["adam_m"]
-        adam.v[...] = arrays["adam_v"]
+        adam.m[...] = moments[0]
+        adam.v[...] = moments[1]
         adam.t = int(adam_meta["t"])
         model._adam = adam
     else:
         model._adam = None
     model.n_iter_ = int(meta.get("n_iter", 0))
-    model.loss_curve_ = [float(v) for v in np.asarray(arrays.get("loss_curve", []), dtype=np.float64)]
+    curve = _float_member(archive, "loss_curve") if "loss_curve" in archive.names else np.empty(0)
+    model.loss_curve_ = [float(v) for v in curve]
     if meta.get("loss") is not None:
         model.loss_ = float(meta["loss"])
     if meta.get("best_loss") is not None:
         model.best_loss_ = float(meta["best_loss"])
-    model.validation_scores_ = (
-        [float(v) for v in arrays["validation_scores"]] if "validation_scores" in arrays else None
-    )
+    scores = _float_member(archive, "validation_scores") if "validation_scores" in archive.names else None
+    if scores is not None and ((scores < 0) | (scores > 1)).any():
+        raise ValueError("validation_scores are not accuracies between 0 and 1")
+    model.validation_scores_ = None if scores is None else [float(v) for v in scores]
     model.best_validation_score_ = meta.get("best_validation_score")
     return model
+
+
+def _read_text(archive: NpzArchive, name: str) -> str:
+    text = archive.read(name, shape=_scalar, dtypes=lambda d: d.kind == "U" and d.itemsize <= 4 * _TEXT_LIMIT)
+    return str(text)
+
+
+def _float_member(archive: NpzArchive, name: str) -> np.ndarray:
+    values = archive.read(name, dtypes=lambda d: d.str == "<f8",
+                          shape=lambda s: None if len(s) == 1 and s[0] <= _TEXT_LIMIT else f"has shape {s}, "
+                          "not a list of numbers")
+    _require_finite(values, name)
+    return values
+
+
+def _label_dtype(kind: str) -> Any:
+    def allowed(dtype: np.dtype) -> bool:
+        if dtype.byteorder == ">" or (dtype.kind == "U" and dtype.itemsize > 4 * 65536):
+            return False
+        if kind == "object_str":
+            return dtype.kind == "U"
+        if kind == "object":
+            return dtype.kind in "biuf" and dtype.itemsize in (1, 4, 8)
+        return dtype.kind in "biufU" and (dtype.kind == "U" or dtype.itemsize in (1, 2, 4, 8)) and dtype.str != "<f2"
+    return allowed
+
+
+def _scalar(shape: tuple[int, ...]) -> str | None:
+    return None if shape == () else f"has shape {shape}, not a single value"
+
+
+def _exactly(expected: tuple[int, ...]) -> Any:
+    def check(shape: tuple[int, ...]) -> str | None:
+        return None if shape == expected else f"has shape {shape}; the stored layer sizes need {expected}"
+    return check
+
+
+def _require_finite(values: np.ndarray, name: str) -> None:
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+
+
+def _check_weight_sizes(model: Any, *, first_layer: bool) -> None:
+    """No weight beyond ``_MAX_WEIGHT`` (the first layer only when the model reads standardized input)."""
+    arrays = (list(model.coefs_[:1]) if first_layer else list(model.coefs_[1:]) + list(model.intercepts_))
+    for array in arrays:
+        if array.size and float(np.max(np.abs(array))) > _MAX_WEIGHT:
+            raise ValueError(f"weights as large as {float(np.max(np.abs(array))):.3g} (beyond {_MAX_WEIGHT:g}): "
+                             "no training writes these")
+
+
+def _short(error: BaseException) -> str:
+    return " ".join(str(error).split())[:200] or type(error).__name__
 
 
 # ---------------------------------------------------------------------- labels
@@ -316,16 +428,6 @@ def check_columns(saved: SavedModel, columns: list[str], shown: str = "the model
         listed = ", ".join(repr(c) for c in missing[:8]) + (", ..." if len(missing) > 8 else "")
         raise ValueError(f"{shown} was trained on column(s) the table does not have (or that are not features "
                          f"here): {listed}")
-
-
-def _int(value: Any) -> int | None:
-    try:
-        arr = np.asarray(value)
-        if arr.shape != () or arr.dtype.kind not in "iu":
-            return None
-        return int(arr)
-    except (TypeError, ValueError):
-        return None
 
 
 def _float_or_none(value: Any) -> float | None:
