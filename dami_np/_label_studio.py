@@ -23,6 +23,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import pandas as pd
 from ._json_cells import json_value
+from ._sheet import sheet_name
 
 __all__ = ["FROM_NAME", "TO_NAME", "tasks", "labeling_config", "read_export", "Export", "id_key", "looks_like_export"]
 
@@ -31,7 +32,8 @@ TO_NAME = "row"
 _LS_RESERVED = {"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement", "history",
                 "row", "dami_row", "pick", "explanation", FROM_NAME, "annotations", "predictions", "data",
                 "completions", "drafts", "meta"}
-_EXPORT_KEYS = {"annotation_id", "annotator", "lead_time"}
+_TASK_FIELDS = {"row", "dami_row", "pick"}  # the task fields dami wrote, flattened by JSON_MIN and CSV
+SHEET_MARK = sheet_name("pick")  # a column of every sheet dami writes, never of a Label Studio export
 
 
 def id_key(id_column: str | None) -> str | None:
@@ -102,24 +104,34 @@ class Export:
 
 
 def looks_like_export(records: list[Any] | pd.DataFrame) -> str | None:
-    """``"json"``, ``"json_min"``, ``"csv"`` when ``records`` is a Label Studio export, else None."""
+    """``"json"``, ``"json_min"``, ``"csv"`` when ``records`` is a Label Studio export of the task list
+    dami wrote (``"tasks"``: that task list itself), else None.
+
+    Told by structure, never by a column name a table can have: a JSON export is a list of tasks,
+    each a ``data`` object (``"annotations"`` present: an export); JSON_MIN and CSV records carry the
+    task fields dami wrote (``row`` as an object or its JSON text, ``dami_row``, ``pick``), and not the
+    ``dami_pick`` of a sheet."""
     if isinstance(records, pd.DataFrame):
         cols = {str(c) for c in records.columns}
-        return "csv" if _EXPORT_KEYS & cols and ("dami_row" in cols or "row" in cols) else None
+        if not _TASK_FIELDS <= cols or SHEET_MARK in cols:
+            return None
+        cells = [v for v in records["row"].tolist() if not _missing(v)]
+        return "csv" if cells and all(isinstance(v, str) and v.lstrip().startswith("{") for v in cells) else None
     if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
         return None
-    if any("annotations" in r or "completions" in r for r in records):
-        return "json"
-    if any("data" in r and isinstance(r["data"], dict) for r in records):
-        return "tasks"
-    if any(_EXPORT_KEYS & set(r) for r in records) or any(isinstance(r.get("row"), dict) for r in records):
+    if any(SHEET_MARK in r for r in records):
+        return None
+    if all(isinstance(r.get("data"), dict) for r in records):
+        return "json" if any("annotations" in r or "completions" in r for r in records) else "tasks"
+    if all(_TASK_FIELDS <= set(r) and isinstance(r["row"], dict) for r in records):
         return "json_min"
     return None
 
 
 def read_export(data: list[Any] | pd.DataFrame, *, id_column: str | None = None, source: str = "export") -> Export:
     """One row per task of a Label Studio export (JSON list of tasks, JSON_MIN records, or a CSV
-    export as a DataFrame of text cells)."""
+    export as a DataFrame of text cells). Every level is type-checked: a wrong one is a
+    ``ValueError`` of one line naming the task."""
     kind = looks_like_export(data)
     if kind is None:
         raise ValueError(f"{source}: not a Label Studio export (JSON, JSON_MIN or CSV)")
@@ -129,18 +141,19 @@ def read_export(data: list[Any] | pd.DataFrame, *, id_column: str | None = None,
     if kind == "json_min":
         return _read_records(data, key, source, "json_min")  # type: ignore[arg-type]
     records = []
-    for record in data.to_dict(orient="records"):  # type: ignore[union-attr]
+    for number, record in enumerate(data.to_dict(orient="records")):  # type: ignore[union-attr]
         record = {str(k): (None if _missing(v) else v) for k, v in record.items()}
         if isinstance(record.get("row"), str):
             try:
                 record["row"] = json.loads(record["row"])
-            except ValueError:
-                raise ValueError(f"{source}: column 'row' holds {record['row'][:40]!r}, not the JSON of a row") from None
+            except (ValueError, RecursionError):
+                raise ValueError(f"{source}: task #{number}: column 'row' holds {record['row'][:40]!r}, not the JSON "
+                                 "of a row") from None
         value = record.get(FROM_NAME)
-        if isinstance(value, str) and value.lstrip().startswith("{"):
+        if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
             try:
                 record[FROM_NAME] = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
         records.append(record)
     return _read_records(records, key, source, "csv")
@@ -151,10 +164,14 @@ def _read_json(tasks_: list[dict[str, Any]], key: str | None, source: str, kind:
     for number, task in enumerate(tasks_):
         data = task.get("data")
         if not isinstance(data, dict):
-            raise ValueError(f"{source}: task {number} has no 'data' object")
+            raise ValueError(f"{source}: task #{number} has no 'data' object")
+        _check_task_fields(task, data, key, f"{source}: task #{number}")
         name = _task_name(task, data, number)
-        annotations = task.get("annotations", task.get("completions")) or []
-        kept = [a for a in annotations if isinstance(a, dict) and not (a.get("was_cancelled") or a.get("skipped"))]
+        where = f"{source}: {name}"
+        annotations = _expect(task.get("annotations", task.get("completions")), list, "annotations", where) or []
+        for annotation in annotations:
+            _check_annotation(annotation, where)
+        kept = [a for a in annotations if not (a.get("was_cancelled") or a.get("skipped"))]
         label = None
         if annotations and not kept:
             skipped.append(name)
@@ -170,15 +187,19 @@ def _read_json(tasks_: list[dict[str, Any]], key: str | None, source: str, kind:
 
 
 def _read_records(records: list[dict[str, Any]], key: str | None, source: str, kind: str) -> Export:
-    """JSON_MIN / CSV: one record per annotation (cancelled ones are left out by Label Studio)."""
+    """JSON_MIN / CSV: one record per annotation (cancelled ones are left out by Label Studio);
+    the latest annotation of each (task, data row) wins, so one task id on two rows merges both."""
     best: dict[Any, tuple[tuple[Any, ...], dict[str, Any], Any]] = {}
     ambiguous = []
     for number, record in enumerate(records):
-        task = record.get("id", record.get("dami_row", number))
+        _check_task_fields(record, record, key, f"{source}: task #{number}")
+        where = f"{source}: {_task_name(record, record, number)}"
+        task = (_hashable(record.get("id")), _hashable(record.get("dami_row")),
+                number if record.get("id") is None and record.get("dami_row") is None else None)
         value = record.get(FROM_NAME)
         label = None
         if isinstance(value, dict):
-            choices = [str(c) for c in value.get("choices", [])]
+            choices = [_choice_text(c, where) for c in _expect(value.get("choices"), list, "choices", where) or []]
             if len(choices) > 1:
                 ambiguous.append(_task_name(record, record, number))
             elif choices:
@@ -187,14 +208,82 @@ def _read_records(records: list[dict[str, Any]], key: str | None, source: str, k
             if len(value) > 1:
                 ambiguous.append(_task_name(record, record, number))
             elif value:
-                label = str(value[0])
+                label = _choice_text(value[0], where)
         elif value is not None and str(value).strip() != "":
-            label = _label_text(value)
+            label = _label_text(_choice_text(value, where) if not isinstance(value, (int, float)) else value)
         order = _annotation_order(record, number)
         if task not in best or order >= best[task][0]:
             best[task] = (order, record, label)
     rows = [_row(record, key, label) for _, record, label in best.values()]
     return Export(kind, _frame(rows), [], ambiguous)
+
+
+# ---------------------------------------------------------------------- type checks (files from others)
+_SCALAR = (str, int, float, type(None))
+
+
+def _expect(value: Any, kind: type, what: str, where: str) -> Any:
+    """``value`` when it is None or of ``kind``, else a one-line ValueError naming the task."""
+    if value is None or (isinstance(value, kind) and not isinstance(value, bool)):
+        return value
+    raise ValueError(f"{where}: {what!r} is {_kind(value)}, expected {_KIND_NAMES.get(kind, kind.__name__)}")
+
+
+_KIND_NAMES = {list: "a list", dict: "an object", str: "text"}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _scalar(value: Any, what: str, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, _SCALAR):
+        raise ValueError(f"{where}: {what!r} is {_kind(value)}, expected a number or text")
+
+
+def _check_task_fields(task: dict[str, Any], data: dict[str, Any], key: str | None, where: str) -> None:
+    _scalar(task.get("id"), "id", where)
+    _scalar(data.get("dami_row"), "dami_row", where)
+    if key is not None:
+        _scalar(data.get(key), key, where)
+    _expect(data.get("row"), dict, "row", where)
+    for name in ("updated_at", "created_at", "annotation_id"):
+        _scalar(task.get(name), name, where)
+
+
+def _check_annotation(annotation: Any, where: str) -> None:
+    if not isinstance(annotation, dict):
+        raise ValueError(f"{where}: an annotation is {_kind(annotation)}, expected an object")
+    for name in ("id", "updated_at", "created_at"):
+        _scalar(annotation.get(name), f"annotations/{name}", where)
+    for result in _expect(annotation.get("result"), list, "annotations/result", where) or []:
+        if not isinstance(result, dict):
+            raise ValueError(f"{where}: an annotation result is {_kind(result)}, expected an object")
+        _scalar(result.get("from_name"), "result/from_name", where)
+        _scalar(result.get("type"), "result/type", where)
+        value = _expect(result.get("value"), dict, "result/value", where) or {}
+        for choice in _expect(value.get("choices"), list, "result/value/choices", where) or []:
+            _choice_text(choice, where)
+
+
+def _choice_text(choice: Any, where: str) -> str:
+    if isinstance(choice, bool) or not isinstance(choice, (str, int, float)):
+        raise ValueError(f"{where}: a choice is {_kind(choice)}, expected text")
+    return _label_text(choice) if isinstance(choice, float) else str(choice)
+
+
+def _hashable(value: Any) -> Any:
+    return None if value is None or _missing(value) else str(value)
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -220,7 +309,7 @@ def _choices(result: list[Any]) -> list[str]:
     chosen = ours or (found if len(found) == 1 else [])
     out: list[str] = []
     for r in chosen:
-        out.extend(str(c) for c in (r.get("value") or {}).get("choices", []))
+        out.extend(_choice_text(c, "") for c in (r.get("value") or {}).get("choices") or [])
     return out
 
 

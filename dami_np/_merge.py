@@ -12,14 +12,21 @@ row labeled the same is left as is.  Nothing is written unless every row passes.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ._spreadsheet_cells import unguard_cell
+
 __all__ = ["SheetEntries", "MergeResult", "entries_from_sheet", "entries_from_export", "merge_labels",
-           "edit_csv_cells", "same_value"]
+           "edit_csv_cells", "same_value", "label_text", "class_key"]
+
+_RELATIVE_TOLERANCE = 1e-9  # a spreadsheet saves numbers to 15 (some to 10) significant digits
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 @dataclass
@@ -34,6 +41,7 @@ class SheetEntries:
     names: list[str]
     skipped: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
+    source: str = ""
 
 
 @dataclass
@@ -45,6 +53,21 @@ class MergeResult:
     new_classes: list[str]  # added labels the table had no row of before
     skipped: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # one line each: labels taken as a class, look-alikes
+    known_classes: list[str] = field(default_factory=list)  # the table's classes before the merge
+
+
+def class_key(text: str) -> str:
+    """What two class names that only differ by case, spaces, Unicode form (NFKC) or invisible
+    characters (zero-width spaces, soft hyphens, BOM) have in common."""
+    folded = unicodedata.normalize("NFKC", _INVISIBLE.sub("", str(text))).casefold()
+    return " ".join(folded.split())
+
+
+def label_text(value: Any, na_values: Sequence[str] = ()) -> str | None:
+    """A label cell as the text of its class (None: unlabeled); a float that is a whole number
+    is the integer's text (``1.0`` -> ``1``, as pandas writes an integer column with gaps)."""
+    return _clean_label(value, na_values)
 
 
 def _clean_label(value: Any, na_values: Sequence[str]) -> str | None:
@@ -76,10 +99,11 @@ def entries_from_sheet(sheet: pd.DataFrame, *, label: str, id_column: str | None
     keys, names = [], []
     for i, key in enumerate(raw_keys):
         names.append(f"{source} data row {i}")
+        key = unguard_cell(key)
         keys.append(_row_number(key, names[-1]) if by == "row" else _id_text(key, names[-1], id_column))
     values = sheet[check].to_dict(orient="records") if check else [{} for _ in raw_keys]
-    labels = [_clean_label(v, na_values) for v in sheet[label].tolist()]
-    return SheetEntries(by, keys, labels, values, names)
+    labels = [_clean_label(unguard_cell(v), na_values) for v in sheet[label].tolist()]
+    return SheetEntries(by, keys, labels, values, names, source=source)
 
 
 def entries_from_export(export: Any, *, id_column: str | None, source: str,
@@ -101,7 +125,7 @@ def entries_from_export(export: Any, *, id_column: str | None, source: str,
         keys.append(_row_number(key, names[-1]) if by == "row" else _id_text(key, names[-1], id_column))
     values = [v if isinstance(v, dict) else {} for v in frame["values"].tolist()]
     labels = [_clean_label(v, na_values) for v in frame["label"].tolist()]
-    return SheetEntries(by, keys, labels, values, names, list(export.skipped), list(export.ambiguous))
+    return SheetEntries(by, keys, labels, values, names, list(export.skipped), list(export.ambiguous), source)
 
 
 def merge_labels(frame: pd.DataFrame, rows: np.ndarray, entries: SheetEntries, *, label: str,
@@ -124,6 +148,7 @@ def merge_labels(frame: pd.DataFrame, rows: np.ndarray, entries: SheetEntries, *
         if id_column is None or id_column not in columns:
             raise ValueError(f"{source}: id column {id_column!r} not found")
         index: dict[str, int] = {}  # type: ignore[no-redef]
+        loose: dict[str, int] = {}  # numeric ids as a spreadsheet may save them (00110 -> 110, 1099 -> 1099.0)
         for i, value in enumerate(frame[id_column].tolist()):
             text = _id_text(value, "", id_column, allow_missing=True)
             if text is None:
@@ -132,19 +157,30 @@ def merge_labels(frame: pd.DataFrame, rows: np.ndarray, entries: SheetEntries, *
                 duplicated.setdefault(text, [int(rows[index[text]])]).append(int(rows[i]))
             else:
                 index[text] = i
-        lookup = index.get  # noqa: E731
+            number = _numeric_id(text)
+            if number is not None:
+                loose[number] = -1 if number in loose and loose[number] != i else i
+
+        def lookup(key: str) -> int | None:
+            if key in index:
+                return index[key]
+            number = _numeric_id(key)
+            found = loose.get(number, -1) if number is not None else -1
+            return None if found < 0 else found
+
     new = list(current)
     chosen: dict[int, tuple[str, str]] = {}
     added: list[int] = []
     n_empty = n_same = 0
-    known = {c for c in current if c is not None}
+    known_list = list(dict.fromkeys(c for c in current if c is not None))
+    known = set(known_list)
+    as_class = _numeric_classes(known_list)
+    taken_as: dict[str, str] = {}
     new_classes: list[str] = []
     for key, value, values, name in zip(entries.keys, entries.labels, entries.values, entries.names):
         position = lookup(key)
         if position is None:
-            what = f"data row {key}" if entries.by == "row" else f"id {key!r} (column {id_column!r})"
-            extent = f" (it has data rows {int(rows[0])}..{int(rows[-1])})" if entries.by == "row" and len(rows) else ""
-            raise ValueError(f"{name}: {what} is not in {source}{extent}; is the sheet from another table?")
+            raise ValueError(_not_found(key, name, entries.by, id_column, rows, source))
         if entries.by == "id" and key in duplicated:
             raise ValueError(f"{name}: id {key!r} is in several rows of {source} (data rows "
                              f"{', '.join(str(r) for r in duplicated[key][:3])}); match by dami_row instead (no --id)")
@@ -153,6 +189,11 @@ def merge_labels(frame: pd.DataFrame, rows: np.ndarray, entries: SheetEntries, *
         if value is None:
             n_empty += 1
             continue
+        if value not in known and as_class:
+            number = _number(value)
+            if number is not None and number in as_class:
+                taken_as[value] = as_class[number]
+                value = as_class[number]
         if position in chosen and chosen[position][0] != value:
             raise ValueError(f"{name}: data row {row_number} is labeled {value!r} here but {chosen[position][0]!r} "
                              f"in {chosen[position][1]}; keep one of them")
@@ -168,9 +209,54 @@ def merge_labels(frame: pd.DataFrame, rows: np.ndarray, entries: SheetEntries, *
         added.append(position)
         if value not in known and value not in new_classes:
             new_classes.append(value)
+    notes = _class_notes(taken_as, new_classes, known_list)
+    look_alike = {c for c in new_classes if any(class_key(c) == class_key(k) for k in known_list)}
     series = pd.Series(new, index=frame.index, dtype=object, name=label)
-    return MergeResult(series, np.asarray(added, dtype=np.int64), n_empty, n_same, new_classes,
-                       list(entries.skipped), list(entries.ambiguous))
+    return MergeResult(series, np.asarray(added, dtype=np.int64), n_empty, n_same,
+                       [c for c in new_classes if c not in look_alike], list(entries.skipped),
+                       list(entries.ambiguous), notes, known_list)
+
+
+def _numeric_classes(known: list[str]) -> dict[float, str]:
+    """number -> class text, when every class of the table is a number (else empty)."""
+    numbers = {}
+    for text in known:
+        number = _number(text)
+        if number is None:
+            return {}
+        numbers.setdefault(number, text)
+    return numbers
+
+
+def _class_notes(taken_as: dict[str, str], new_classes: list[str], known: list[str]) -> list[str]:
+    notes = []
+    if taken_as:
+        shown = ", ".join(f"{given!r} as {cls!r}" for given, cls in list(taken_as.items())[:5])
+        notes.append(f"label(s) taken as the table's class of the same number ({shown}): every class of the "
+                     "table is a number")
+    for cls in new_classes:
+        twins = [k for k in known if class_key(k) == class_key(cls)]
+        if twins:
+            notes.append(f"label {cls!r} differs from the table's class {twins[0]!r} only by case, spaces, Unicode "
+                         "form or invisible characters; merged as a new class (fix the sheet if it is the same)")
+    return notes
+
+
+def _not_found(key: Any, name: str, by: str, id_column: str | None, rows: np.ndarray, source: str) -> str:
+    if by == "row":
+        extent = f" (it has data rows {int(rows[0])}..{int(rows[-1])})" if len(rows) else ""
+        return f"{name}: data row {key} is not in {source}{extent}; is the sheet from another table?"
+    return (f"{name}: id {key!r} (column {id_column!r}) is not in {source}; is the sheet from another table? If a "
+            "spreadsheet changed the ids (dropped leading zeros, wrote 1099 as 1099.0 or 1.1E+3), match by "
+            "dami_row instead (leave out --id)")
+
+
+def _numeric_id(text: str) -> str | None:
+    """A whole-number id as its digits without leading zeros or ``.0`` (None for other ids)."""
+    match = re.fullmatch(r"\s*([+-]?)0*(\d+?)(?:\.0*)?\s*", text)
+    if not match:
+        return None
+    return ("-" if match.group(1) == "-" and match.group(2) != "0" else "") + match.group(2)
 
 
 def _check_values(frame: pd.DataFrame, position: int, values: dict[str, Any], columns: list[str], label: str,
@@ -189,14 +275,17 @@ def _check_values(frame: pd.DataFrame, position: int, values: dict[str, Any], co
 
 def same_value(a: Any, b: Any) -> bool:
     """Whether two cells hold the same value, whatever types the two files gave them
-    (numbers compared as numbers, text stripped, all kinds of missing alike)."""
+    (numbers compared as numbers to a relative 1e-9, as a spreadsheet may round them; text
+    stripped, a spreadsheet-safety prefix ``'`` ignored; all kinds of missing alike)."""
     ma, mb = _missing(a), _missing(b)
     if ma or mb:
         return ma and mb
     fa, fb = _number(a), _number(b)
     if fa is not None and fb is not None:
-        return fa == fb
-    return _plain_text(a) == _plain_text(b)
+        return math.isclose(fa, fb, rel_tol=_RELATIVE_TOLERANCE)
+    if _plain_text(a) == _plain_text(b):
+        return True
+    return _plain_text(unguard_cell(a)) == _plain_text(unguard_cell(b))
 
 
 def _plain_text(value: Any) -> str:
@@ -256,8 +345,9 @@ def _id_text(value: Any, name: str, id_column: str | None, *, allow_missing: boo
 
 
 # ---------------------------------------------------------------------- CSV text, edited in place
-def edit_csv_cells(text: str, *, sep: str, column: int, edits: dict[int, str]) -> str:
-    """``text`` (a CSV with a header line) with field ``column`` of data row ``r`` set to ``edits[r]``.
+def edit_csv_cells(text: str, *, sep: str, column: int, edits: dict[int, str | None]) -> str:
+    """``text`` (a CSV with a header line) with field ``column`` of data row ``r`` set to ``edits[r]``
+    (None: emptied, whatever it holds).
 
     Only those fields change (quoted when needed); every other byte stays as it was.  Data row
     ``r`` is record ``r + 1`` (RFC 4180 records: quoted fields may hold separators, quotes and line
@@ -286,10 +376,10 @@ def edit_csv_cells(text: str, *, sep: str, column: int, edits: dict[int, str]) -
     for rec in sorted(spans):
         start, stop = spans[rec]
         cell = text[start:stop]
-        if cell.strip().strip('"').strip() != "":
+        if wanted[rec] is not None and cell.strip().strip('"').strip() != "":
             raise ValueError(f"data row {rec - 1}: the label cell holds {cell!r}, not an empty cell")
         out.append(text[cursor:start])
-        out.append(_quoted(wanted[rec], sep))
+        out.append(_quoted(wanted[rec] or "", sep))
         cursor = stop
     out.append(text[cursor:])
     return "".join(out)

@@ -14,23 +14,16 @@ byte of the file stays as it was (checked by reading the result back before the 
 from __future__ import annotations
 
 import argparse
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 _EXAMPLES = """examples:
   dami merge picks.csv --into table.csv --label class
   dami merge picks.csv --into table.csv --label class --id customer_id --out labeled.csv
   dami merge export.json --into table.csv --label class      (a Label Studio JSON, JSON_MIN or CSV export)
 """
-
-
-def _compressors() -> tuple[dict[str, Callable[[bytes], bytes]], dict[str, Callable[[bytes], bytes]]]:
-    import bz2
-    import gzip
-    import lzma
-
-    return ({"gzip": lambda data: gzip.compress(data, mtime=0), "bz2": bz2.compress, "xz": lzma.compress},
-            {"gzip": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress})
 
 
 def add_merge(commands: argparse._SubParsersAction, parent: argparse.ArgumentParser, parser_class: Any) -> None:
@@ -45,8 +38,16 @@ def add_merge(commands: argparse._SubParsersAction, parent: argparse.ArgumentPar
     sub.add_argument("--out", metavar="FILE", help="write the labeled table to FILE instead of rewriting TABLE")
     sub.add_argument("--save-model", metavar="FILE.npz", help="then train the model on the merged labels and save it")
     sub.add_argument("--seed", type=int, default=0, help="random seed of --save-model's training (default: 0)")
-    sub.add_argument("--sep", metavar="CHAR", help="CSV separator of TABLE and SHEET (default: sniffed)")
-    sub.add_argument("--encoding", metavar="NAME", help="text encoding of CSV files (default: UTF-8)")
+    sub.add_argument("--model", metavar="FILE.npz", help="with --save-model: the previous round's model file, whose "
+                     "feature and id columns the new model uses (default: those of an existing --save-model file)")
+    sub.add_argument("--features", metavar="COL,...", action="append",
+                     help="with --save-model: the feature columns (as for dami select)")
+    sub.add_argument("--exclude", metavar="COL,...", action="append",
+                     help="with --save-model: columns that are not features (as for dami select)")
+    sub.add_argument("--sep", metavar="CHAR", help="CSV separator of TABLE (default: sniffed; the sheet's is sniffed)")
+    sub.add_argument("--decimal", metavar="CHAR", help="decimal mark of TABLE's numbers (default: ',' with --sep ';')")
+    sub.add_argument("--encoding", metavar="NAME", help="text encoding of TABLE (default: UTF-8; the sheet's is "
+                     "UTF-8 or UTF-16 by its BOM)")
     sub.add_argument("--na-values", metavar="TEXT,...", action="append",
                      help="extra cell texts that mean unlabeled (as for dami select)")
     sub.set_defaults(handler=run_merge)
@@ -56,12 +57,11 @@ def run_merge(args: argparse.Namespace) -> int:
     """Read SHEET and TABLE, check every row, write the labeled table (and model) atomically."""
     import pandas as pd
 
-    from ._console import note, release, warn
+    from ._console import note
     from ._errors import CliError
-    from ._table_reader import parse_separator, read_table
-    from ._table_writer import prepare_output, write_files
+    from ._table_reader import parse_separator
     from .._label_studio import looks_like_export, read_export
-    from .._merge import entries_from_export, entries_from_sheet, merge_labels
+    from .._merge import entries_from_export, entries_from_sheet
     from ._columns import split_names
 
     from ._select import check_seed
@@ -71,65 +71,43 @@ def run_merge(args: argparse.Namespace) -> int:
         raise CliError("--into must be a file (the table the labels are written back to)")
     na_values = split_names(args.na_values, "--na-values") if args.na_values else []
     sep = parse_separator(args.sep)
-    out_spec = args.out if args.out is not None else args.into
-    target = prepare_output(out_spec, None, inputs=(args.sheet,) + ((args.into,) if args.out is not None else ()))
-    if target.path is None:
-        raise CliError("--out - is not supported by merge; give a file")
+    decimal = _decimal(getattr(args, "decimal", None))
     model_target = None
     if args.save_model:
         from ._workflow import check_target
 
         model_target = check_target(args.save_model, "--save-model", suffixes=(".npz",), inputs=(args.into,))
     text_columns = (args.label,) + ((args.id,) if args.id else ())
-    table = read_table(args.into, text_columns=text_columns, sep=sep, na_values=na_values, encoding=args.encoding)
-    columns = list(table.frame.columns)
-    if args.label not in columns:
-        from ._table_reader import column_hint
 
-        raise CliError(column_hint(args.label, columns, table.source, "label"))
-    if args.id is not None and args.id not in columns:
-        from ._table_reader import column_hint
-
-        raise CliError(column_hint(args.id, columns, table.source, "id"))
-    records = _read_sheet(args.sheet, text_columns + ("dami_row", "dami_label"), sep, na_values, args.encoding)
-    kind = looks_like_export(records)
-    if kind is not None and kind != "tasks":
-        entries = entries_from_export(read_export(records, id_column=args.id, source=args.sheet), id_column=args.id,
-                                      source=args.sheet, na_values=na_values)
-    elif kind == "tasks":
-        raise CliError(f"{args.sheet}: is the task list dami select wrote (no annotations); import it into Label "
-                       "Studio, label, then export (JSON, JSON_MIN or CSV) and merge the export")
-    else:
+    def entries_for(table: Any) -> Any:
+        records = _read_sheet(args.sheet, text_columns + ("dami_row", "dami_label"), na_values, args.encoding)
+        kind = looks_like_export(records)
+        if kind == "tasks":
+            raise CliError(f"{args.sheet}: is the task list dami select wrote (no annotations); import it into "
+                           "Label Studio, label, then export (JSON, JSON_MIN or CSV) and merge the export")
+        if kind is not None:
+            export = read_export(records, id_column=args.id, source=args.sheet)
+            return entries_from_export(export, id_column=args.id, source=args.sheet, na_values=na_values)
         frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame(records)
-        entries = entries_from_sheet(frame, label=args.label, id_column=args.id, source=args.sheet,
-                                     na_values=na_values)
-    result = merge_labels(table.frame, table.rows, entries, label=args.label, id_column=args.id,
-                          na_values=na_values, source=table.source)
-    release()
-    if result.skipped:
-        warn(f"{args.sheet}: {len(result.skipped)} task(s) skipped in Label Studio (every annotation cancelled): "
-             f"{', '.join(result.skipped[:5])}{', ...' if len(result.skipped) > 5 else ''}")
-    if result.ambiguous:
-        warn(f"{args.sheet}: {len(result.ambiguous)} task(s) with more than one choice, not merged: "
-             f"{', '.join(result.ambiguous[:5])}{', ...' if len(result.ambiguous) > 5 else ''}")
-    known = {str(v) for v in table.frame[args.label].dropna().tolist() if str(v).strip()}
-    if result.new_classes and known:
-        warn(f"{args.sheet}: label(s) {', '.join(repr(c) for c in result.new_classes[:5])} are not among the "
-             "table's classes yet; merged as new classes (a typo?)")
-    new_frame = table.frame.copy()
-    new_frame[args.label] = result.labels
-    items: list[tuple[Path, Any]] = []
-    if result.added.size or args.out is not None:
-        items.append((target.path, _table_writer(args, table, new_frame, result, sep, target.fmt)))
-    saved_note = None
-    if model_target is not None:
-        model_items, saved_note = _model_item(new_frame, args, model_target)
-        items.extend(model_items)
-    if items:
-        write_files(items)
-    if saved_note:
-        note(saved_note)
-    shown = target.shown
+        return entries_from_sheet(frame, label=args.label, id_column=args.id, source=args.sheet, na_values=na_values)
+
+    saved: list[str] = []
+
+    def model_items(new_frame: Any) -> list[tuple[Path, Any]]:
+        if model_target is None:
+            return []
+        items, saved_note = _model_item(new_frame, args, model_target)
+        if saved_note:
+            saved.append(saved_note)
+        return items
+
+    outcome = merge_into_table(args.into, entries_for, label=args.label, id_column=args.id, out=args.out,
+                               inputs=(args.sheet,), sep=sep, decimal=decimal, encoding=args.encoding,
+                               na_values=na_values, extra_items=model_items)
+    result = outcome.result
+    for text in saved:
+        note(text)
+    shown = outcome.shown
     rest = f"; {result.n_empty} sheet row(s) still empty" + (f", {result.n_same} already labeled the same"
                                                               if result.n_same else "")
     if result.added.size:
@@ -139,9 +117,119 @@ def run_merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_sheet(spec: str, text_columns: tuple[str, ...], sep: str | None, na_values: list[str],
-                encoding: str | None) -> Any:
-    """A JSON sheet as its parsed JSON (records or a Label Studio export), anything else as a Table frame."""
+def _decimal(value: str | None) -> str | None:
+    from ._errors import CliError
+
+    if value is not None and (len(value) != 1 or value in "\"\r\n"):
+        raise CliError(f"--decimal must be one character, got {value!r}")
+    return value
+
+
+@dataclass
+class MergeOutcome:
+    """What ``merge_into_table`` did: the merge result, the table as read, and where it wrote."""
+
+    result: Any  # _merge.MergeResult
+    table: Any  # _table_reader.Table
+    shown: str
+    written: bool
+
+
+def merge_into_table(into: str, entries_for: Callable[[Any], Any], *, label: str, id_column: str | None = None,
+                     out: str | None = None, inputs: Sequence[str] = (), sep: str | None = None,
+                     decimal: str | None = None, encoding: str | None = None, na_values: Sequence[str] = (),
+                     extra_items: Callable[[Any], list[tuple[Path, Any]]] | None = None,
+                     clear_rows: Sequence[int] = ()) -> MergeOutcome:
+    """Merge the labels ``entries_for(table)`` gives (a ``_merge.SheetEntries``) into the table ``into``
+    (or write the labeled table to ``out``), safely: under the target's advisory lock, checked row by
+    row, only the label cells changed, and refused when the table changed since it was read.
+
+    ``extra_items(new_frame)`` adds files written in the same group (``--save-model``); ``clear_rows``:
+    data rows whose label cell is emptied (the labeling page's undo). Every problem is one
+    ``CliError`` line and leaves every file as it was.
+    """
+    from ._console import release, warn
+    from ._errors import CliError
+    from ._table_guard import Fingerprint, check_unchanged, table_lock
+    from ._table_reader import column_hint, read_table
+    from ._table_writer import prepare_output, write_files
+    from .._merge import merge_labels
+
+    target = prepare_output(out if out is not None else into, None,
+                            inputs=tuple(inputs) + ((into,) if out is not None else ()))
+    if target.path is None:
+        raise CliError("--out - is not supported by merge; give a file")
+    in_place = out is None or (Path(into).exists() and target.path.exists()
+                               and os.path.samefile(into, target.path))
+    text_columns = (label,) + ((id_column,) if id_column else ())
+    with table_lock(target.path):
+        before = Fingerprint.of(Path(into)) if in_place and Path(into).is_file() else None
+        table = read_table(into, text_columns=text_columns, sep=sep, na_values=na_values, encoding=encoding,
+                           decimal=decimal)
+        columns = list(table.frame.columns)
+        if label not in columns:
+            raise CliError(column_hint(label, columns, table.source, "label"))
+        if id_column is not None and id_column not in columns:
+            raise CliError(column_hint(id_column, columns, table.source, "id"))
+        entries = entries_for(table)
+        result = merge_labels(table.frame, table.rows, entries, label=label, id_column=id_column,
+                              na_values=na_values, source=table.source)
+        release()
+        _warn_about(result, str(getattr(entries, "source", "")) or "the sheet", warn)
+        new_frame = table.frame.copy()
+        new_frame[label] = result.labels
+        cleared = _positions(table, clear_rows)
+        for position in cleared:
+            new_frame.iloc[position, columns.index(label)] = None
+        items: list[tuple[Path, Any]] = []
+        if result.added.size or cleared or out is not None:
+            items.append((target.path, _label_writer(into, table, new_frame, result, cleared, label=label,
+                                                     id_column=id_column, fmt=target.fmt, out_name=target.path.name,
+                                                     in_place=in_place, sep=sep, decimal=decimal, encoding=encoding,
+                                                     na_values=na_values)))
+        if extra_items is not None:
+            items.extend(extra_items(new_frame))
+        if items:
+            check = (lambda: check_unchanged(Path(into), before, str(into))) if before is not None else None
+            write_files(items, before_rename=check)
+    return MergeOutcome(result, table, target.shown, bool(items))
+
+
+def _positions(table: Any, data_rows: Sequence[int]) -> list[int]:
+    """The frame positions of data rows (one line naming a data row the table does not have)."""
+    import numpy as np
+
+    from ._errors import CliError
+
+    rows = np.asarray(table.rows, dtype=np.int64)
+    positions = []
+    for data_row in data_rows:
+        at = int(np.searchsorted(rows, int(data_row)))
+        if at >= len(rows) or int(rows[at]) != int(data_row):
+            raise CliError(f"{table.source}: has no data row {data_row} to clear")
+        positions.append(at)
+    return positions
+
+
+def _warn_about(result: Any, source: str, warn: Callable[[str], None]) -> None:
+    if result.skipped:
+        warn(f"{source}: {len(result.skipped)} task(s) skipped in Label Studio (every annotation cancelled): "
+             f"{', '.join(result.skipped[:5])}{', ...' if len(result.skipped) > 5 else ''}")
+    if result.ambiguous:
+        warn(f"{source}: {len(result.ambiguous)} task(s) with more than one choice, not merged: "
+             f"{', '.join(result.ambiguous[:5])}{', ...' if len(result.ambiguous) > 5 else ''}")
+    for line in result.notes:
+        warn(f"{source}: {line}")
+    if result.new_classes and result.known_classes:
+        warn(f"{source}: label(s) {', '.join(repr(c) for c in result.new_classes[:5])} are not among the "
+             "table's classes yet; merged as new classes (a typo?)")
+
+
+def _read_sheet(spec: str, text_columns: tuple[str, ...], na_values: list[str], encoding: str | None) -> Any:
+    """A JSON sheet as its parsed JSON (records or a Label Studio export), anything else as a Table frame.
+
+    The sheet's separator is sniffed and its encoding is UTF-8 or UTF-16 by its BOM (``--sep``,
+    ``--decimal`` and ``--encoding`` are TABLE's); ``--encoding`` is tried when UTF-8 fails."""
     import json
 
     from ._errors import CliError
@@ -151,99 +239,112 @@ def _read_sheet(spec: str, text_columns: tuple[str, ...], sep: str | None, na_va
     if spec != "-" and path.is_file():
         with open(path, "rb") as handle:
             head = handle.read(64)
-        if head.lstrip()[:1] in (b"[", b"{") and not head.startswith(b"PAR1"):
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{") and not head.startswith(b"PAR1"):
             try:
-                data = json.loads(path.read_bytes().decode(encoding or "utf-8-sig"))
-            except (ValueError, UnicodeDecodeError) as error:
+                raw = path.read_bytes()
+                try:
+                    text = raw.decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    if encoding is None:
+                        raise
+                    text = raw.decode(encoding)
+                data = json.loads(text)
+            except RecursionError:
+                raise CliError(f"{spec}: cannot read JSON: nested too deeply") from None
+            except (ValueError, UnicodeDecodeError, LookupError) as error:
                 raise CliError(f"{spec}: cannot read JSON: {' '.join(str(error).split())[:100]}") from None
             if isinstance(data, dict):
                 data = [data]
             if not isinstance(data, list):
                 raise CliError(f"{spec}: expected a list of records or tasks")
             return data
-    sheet = read_table(spec, text_columns=text_columns, sep=sep, na_values=na_values, encoding=encoding)
+    try:
+        sheet = read_table(spec, text_columns=text_columns, na_values=na_values)
+    except CliError as error:
+        if encoding is None or "--encoding" not in str(error):
+            raise
+        sheet = read_table(spec, text_columns=text_columns, na_values=na_values, encoding=encoding)
     return sheet.frame
 
 
-def _table_writer(args: argparse.Namespace, table: Any, new_frame: Any, result: Any, sep: str | None,
-                  fmt: str) -> Callable[[Path], None]:
-    """Edit the CSV text in place when possible (verified by reading it back), else render the frame."""
-    import lzma
-
+def _label_writer(into: str, table: Any, new_frame: Any, result: Any, cleared: Sequence[int], *, label: str,
+                  id_column: str | None, fmt: str, out_name: str, in_place: bool, sep: str | None,
+                  decimal: str | None, encoding: str | None, na_values: Sequence[str]) -> Callable[[Path], None]:
+    """Edit the label cells of the table's own bytes when the output is of its format (verified by
+    reading the result back), else render the frame; the output's name decides its compression."""
     from ._console import warn
     from ._errors import CliError
+    from ._table_edit import compression_by_name, compression_of, content_kind, edited_table
     from ._table_writer import render
 
-    source = Path(args.into)
-    edits = {int(table.rows[p]): str(result.labels.iloc[p]) for p in result.added.tolist()}
+    source = Path(into)
+    edits: dict[int, str | None] = {int(table.rows[p]): str(result.labels.iloc[p]) for p in result.added.tolist()}
+    edits.update({int(table.rows[p]): None for p in cleared})
     raw = source.read_bytes() if source.is_file() else None
-    same_kind = raw is not None and fmt in ("csv", "tsv") and not raw.startswith(b"PAR1")
+    compression = compression_by_name(out_name)
+    if raw is not None and in_place:
+        compression = compression_of(raw)  # the table keeps its own compression
+    same_kind = raw is not None and _kind_of(fmt, out_name) == content_kind(_plain(raw), into)
 
     def write(tmp: Path) -> None:
         if same_kind:
             try:
-                data = _edited_csv(raw, args, edits, sep)
-                tmp.write_bytes(data)
-                if _reads_back(tmp, args, new_frame, table):
+                tmp.write_bytes(edited_table(raw, name=into, label=label, edits=edits, compression=compression,
+                                             sep=sep, encoding=encoding))
+                if _reads_back(tmp, new_frame, table, label=label, id_column=id_column, sep=sep, decimal=decimal,
+                               encoding=encoding, na_values=na_values):
                     return
-            except (ValueError, UnicodeError, OSError, EOFError, lzma.LZMAError, CliError):
+            except (ValueError, UnicodeError, OSError, EOFError, ImportError, CliError):
                 pass
-            warn(f"{args.into}: could not edit the label cells in place; the table is rewritten from its values "
+            warn(f"{into}: could not edit the label cells in place; the table is rewritten from its values "
                  "(number formatting may differ)")
-        compress = tmp.name.lower().endswith(".gz") or str(args.out or args.into).lower().endswith(".gz")
-        tmp.write_bytes(render(new_frame, fmt, compress=compress))
+        data = render(new_frame, fmt, guard_formulas=False, lines=_kind_of(fmt, out_name) == "jsonl")
+        tmp.write_bytes(_compress(data, compression))
 
     return write
 
 
-def _edited_csv(raw: bytes, args: argparse.Namespace, edits: dict[int, str], sep: str | None) -> bytes:
-    import csv
+def _kind_of(fmt: str, name: str) -> str:
+    if fmt == "json":
+        from ._table_edit import content_kind
 
-    from .._merge import edit_csv_cells
-    from ._formats import COMPRESSED
-    from ._table_reader import _sniff_separator
-
-    compress, decompress = _compressors()
-
-    kind = next((k for magic, k in COMPRESSED.items() if raw.startswith(magic)), None)
-    data = decompress[kind](raw) if kind else raw
-    encoding = args.encoding or "utf-8"
-    bom = b"\xef\xbb\xbf" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") and data.startswith(
-        b"\xef\xbb\xbf") else b""
-    text = data[len(bom):].decode("utf-8" if bom else encoding)
-    first = text.split("\n", 1)[0].rstrip("\r")
-    if sep is None:
-        sep = _sniff_separator(first, args.into)
-    header = [name.strip() for name in next(csv.reader([first], delimiter=sep), [])]
-    if args.label not in header:
-        raise ValueError("label column not in the raw header")
-    edited = edit_csv_cells(text, sep=sep, column=header.index(args.label), edits=edits)
-    out = bom + edited.encode("utf-8" if bom else encoding)
-    return compress[kind](out) if kind else out
+        return "jsonl" if content_kind(b"", name) == "jsonl" else "json"
+    return "csv" if fmt == "tsv" else fmt
 
 
-def _reads_back(tmp: Path, args: argparse.Namespace, expected: Any, table: Any) -> bool:
+def _plain(raw: bytes) -> bytes:
+    from ._table_edit import _DECOMPRESS, compression_of
+
+    kind = compression_of(raw)
+    try:
+        return _DECOMPRESS[kind](raw) if kind else raw
+    except (OSError, EOFError, ValueError):
+        return raw
+
+
+def _compress(data: bytes, compression: str | None) -> bytes:
+    from ._table_edit import _COMPRESS
+
+    return _COMPRESS[compression](data) if compression else data
+
+
+def _reads_back(tmp: Path, expected: Any, table: Any, *, label: str, id_column: str | None, sep: str | None,
+                decimal: str | None, encoding: str | None, na_values: Sequence[str]) -> bool:
+    """Whether ``tmp`` reads as ``expected``: the same rows and columns, every cell but the labels equal."""
     import numpy as np
-    import pandas as pd
 
-    from ._table_reader import parse_separator, read_table
+    from .._merge import label_text
+    from ._table_reader import read_table
 
-    text_columns = (args.label,) + ((args.id,) if args.id else ())
-    na_values = []
-    if args.na_values:
-        from ._columns import split_names
-
-        na_values = split_names(args.na_values, "--na-values") or []
-    again = read_table(str(tmp), text_columns=text_columns, sep=parse_separator(args.sep), na_values=na_values,
-                       encoding=args.encoding)
+    text_columns = (label,) + ((id_column,) if id_column else ())
+    again = read_table(str(tmp), text_columns=text_columns, sep=sep, na_values=na_values, encoding=encoding,
+                       decimal=decimal)
     if list(again.frame.columns) != list(expected.columns) or not np.array_equal(again.rows, table.rows):
         return False
     for column in expected.columns:
         a, b = again.frame[column], expected[column]
-        if column == args.label:
-            left = [None if pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in a.tolist()]
-            right = [None if v is None or pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in b.tolist()]
-            if left != right:
+        if column == label:
+            if [label_text(v, na_values) for v in a.tolist()] != [label_text(v, na_values) for v in b.tolist()]:
                 return False
         elif not a.equals(table.frame[column]):
             return False
@@ -254,23 +355,22 @@ def _model_item(frame: Any, args: argparse.Namespace, target: Path) -> tuple[lis
     """Train the default model on the merged labels (features: every column but label and id) and save it."""
     import numpy as np
 
-    from .._mlp import MLPClassifier
+    from .._fit_table import fit_table
     from .._model_io import model_arrays, write_npz
-    from .._preprocess import TabularPreprocessor
-    from ..strategies._context import encode_labels, model_seed
     from ._columns import label_series
     from ._console import warn
 
     y = label_series(frame[args.label])
-    features = [c for c in frame.columns if c not in (args.label, args.id)]
-    labeled, codes, classes = encode_labels(y, len(y))
-    if len(classes) < 2:
+    from ._model_columns import merge_columns, table_record
+
+    features, id_column = merge_columns(frame, args, target)  # H25: the feature selection of the model file
+    fitted = fit_table(frame[features], y, random_state=int(args.seed))  # the round's model recipe (H23a)
+    if fitted.model is None:
         warn(f"no model saved to {target}: a model needs labeled rows of at least two classes")
         return [], None
-    pre = TabularPreprocessor().fit(frame[features])
-    matrix = pre.transform(frame[features])
-    model = MLPClassifier(random_state=model_seed(int(args.seed))).fit(matrix[labeled], codes[labeled])
+    model, pre, classes, labeled = fitted.model, fitted.preprocessor, fitted.classes, fitted.labeled
     arrays = model_arrays(model, preprocessor=pre, classes=np.asarray([str(c) for c in classes]),
-                          info={"history": [], "seed": int(args.seed), "n_labeled": int(labeled.sum())})
+                          info={"history": [], "seed": int(args.seed), "n_labeled": int(labeled.sum()),
+                                "table": table_record(args.label, id_column, features)})
     return [(target, lambda tmp: write_npz(arrays, tmp))], f"saved the model (trained on {int(labeled.sum())} labels) to {target}"
 

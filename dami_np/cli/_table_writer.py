@@ -8,13 +8,16 @@ it is written), created with the mode the umask gives (an existing file's mode i
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,8 +25,8 @@ from typing import Callable, Sequence
 import pandas as pd
 
 from .._json_cells import json_value
-from ._errors import CliError
-from ._formats import OUTPUT_FORMATS, PARQUET_SUFFIXES, TSV_SUFFIXES
+from ._errors import CliError, first_line
+from ._formats import JSON_SUFFIXES, OUTPUT_FORMATS, PARQUET_SUFFIXES, TSV_SUFFIXES
 
 
 def output_format(out: Path | None, fmt: str | None) -> str:
@@ -40,22 +43,31 @@ def output_format(out: Path | None, fmt: str | None) -> str:
     if out is None:
         return "csv"
     if by_name is None:
-        raise CliError(f"{out}: unknown output format (name it .csv, .tsv, .parquet or .json, "
-                       "optionally .csv.gz/.tsv.gz, or pass --format)")
+        raise CliError(f"{out}: unknown output format (name it .csv, .tsv, .parquet, .json or .jsonl, "
+                       "optionally compressed: .csv.gz/.csv.bz2/.csv.xz, or pass --format)")
     return by_name
 
 
 def _format_by_name(out: Path) -> str | None:
-    name = out.name.lower()
+    name = plain_name(out.name)
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
-    if name.endswith((".json",)):
+    if name.endswith(JSON_SUFFIXES):
         return "json"
     if name.endswith(TSV_SUFFIXES):
         return "tsv"
-    if name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz")):
+    if name.endswith((".csv", ".txt")):
         return "csv"
     return None
+
+
+def plain_name(name: str) -> str:
+    """A file name in lower case without its compression suffix (``t.CSV.bz2`` -> ``t.csv``)."""
+    lowered = name.lower()
+    for suffix in (".gz", ".bz2", ".xz"):
+        if lowered.endswith(suffix):
+            return lowered[: -len(suffix)]
+    return lowered
 
 
 @dataclass
@@ -98,6 +110,7 @@ def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = 
             if not os.access(path, os.W_OK):
                 raise CliError(f"{path}: not writable")
             return Target(path, kind, in_place=True)
+    refuse_protected_symlink(path)
     real = Path(os.path.realpath(path))  # write through a symlink to its target
     if real.exists():
         if not os.access(real, os.W_OK):
@@ -109,6 +122,26 @@ def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = 
         raise CliError(f"{path}: {_shown_parent(path)} is not a directory")
     probe_directory(parent, shown=_shown_parent(path))
     return Target(real, kind)
+
+
+def refuse_protected_symlink(path: Path, what: str = "--out") -> None:
+    """Refuse to write through a symlink that Linux's ``fs.protected_symlinks`` would not follow: one in
+    a world-writable sticky directory (like /tmp) owned neither by us nor by the directory's owner
+    (someone else may have planted it there to make us overwrite a file of ours)."""
+    try:
+        link = os.lstat(path)
+    except OSError:
+        return
+    if not stat.S_ISLNK(link.st_mode):
+        return
+    try:
+        directory = os.stat(path.parent if str(path.parent) else ".")
+    except OSError:
+        return
+    sticky_shared = bool(directory.st_mode & stat.S_ISVTX) and bool(directory.st_mode & stat.S_IWOTH)
+    if sticky_shared and link.st_uid != os.geteuid() and link.st_uid != directory.st_uid:
+        raise CliError(f"{what} {path}: is a symlink owned by someone else in a shared sticky directory; refusing "
+                       "to write through it (the fs.protected_symlinks rule): give another file name")
 
 
 def _shown_parent(path: Path) -> str:
@@ -148,34 +181,61 @@ def check_stdout(*, binary: bool = False) -> None:
         raise CliError("refusing to write Parquet to a terminal; pass --out FILE.parquet")
 
 
-def render(frame: pd.DataFrame, fmt: str, *, compress: bool = False) -> bytes:
-    """The bytes of ``frame`` in ``fmt`` (csv, tsv, json, parquet)."""
+def render(frame: pd.DataFrame, fmt: str, *, compress: bool | str = False, guard_formulas: bool = True,
+           lines: bool = False) -> bytes:
+    """The bytes of ``frame`` in ``fmt`` (csv, tsv, json, parquet; ``lines``: JSON Lines).
+
+    ``guard_formulas``: CSV/TSV text cells (and column names) a spreadsheet would run as formulas get
+    a ``'`` before them (``_spreadsheet_cells``); JSON and Parquet are never changed. ``compress``:
+    True or "gzip", "bz2", "xz"."""
     if fmt == "parquet":
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
-        return buffer.getvalue()
-    if fmt == "json":
-        data = (_json_records(frame)).encode("utf-8")
+        data = buffer.getvalue()
+    elif fmt == "json":
+        data = (_json_records(frame, lines=lines)).encode("utf-8")
     else:
+        if guard_formulas:
+            frame = _guarded(frame)
         data = frame.to_csv(index=False, sep="\t" if fmt == "tsv" else ",", lineterminator="\n").encode("utf-8")
     if compress:
-        data = gzip.compress(data, mtime=0)
+        from ._table_edit import _COMPRESS
+
+        data = _COMPRESS["gzip" if compress is True else compress](data)
     return data
 
 
-def _json_records(frame: pd.DataFrame) -> str:
+def _guarded(frame: pd.DataFrame) -> pd.DataFrame:
+    from .._spreadsheet_cells import guard_cell
+
+    names = [guard_cell(str(c)) for c in frame.columns]
+    text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)]
+    if not text and names == [str(c) for c in frame.columns]:
+        return frame
+    out = frame.copy()
+    for column in text:
+        out[column] = out[column].map(guard_cell).astype(object)
+    return out.set_axis(names, axis=1)
+
+
+def _json_records(frame: pd.DataFrame, *, lines: bool = False) -> str:
     columns = [str(c) for c in frame.columns]
-    lines = []
+    records = []
     for values in frame.itertuples(index=False, name=None):
         record = {name: json_value(value) for name, value in zip(columns, values)}
-        lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
-    return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
+        records.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
+    if lines:
+        return "".join(line + "\n" for line in records)
+    return "[\n" + ",\n".join(records) + "\n]\n" if records else "[]\n"
 
 
 def write_frame(frame: pd.DataFrame, target: Target) -> None:
     """Write ``frame`` to its target; any OSError is one CliError line."""
-    compress = target.path is not None and target.path.name.lower().endswith(".gz")
-    data = render(frame, target.fmt, compress=compress)
+    from ._table_edit import compression_by_name
+
+    name = target.path.name if target.path is not None else ""
+    data = render(frame, target.fmt, compress=compression_by_name(name) or False,
+                  lines=plain_name(name).endswith((".jsonl", ".ndjson")))
     if target.path is None:
         write_stdout(data)
     elif target.in_place:
@@ -208,24 +268,35 @@ def write_stdout(data: bytes) -> None:
         raise CliError(f"cannot write to standard output: {error.strerror or error}") from None
 
 
-def write_files(items: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
+def write_files(items: Sequence[tuple[Path, Callable[[Path], None]]], *,
+                before_rename: Callable[[], None] | None = None) -> None:
     """Write every ``(out, write)`` pair through ``write(tmp)`` on a temporary file beside
-    ``out``; only when all are written are they renamed into place, one after the other.
+    ``out``; only when all are written (and ``before_rename()``, a last check, passed) are they
+    renamed into place, one after the other: one command's outputs are one group.
 
     An error or a signal (KeyboardInterrupt, SIGTERM) removes every temporary file; the
     targets are then all old or, once renaming began, all new (but for a failing rename).
+    Each temporary file is ``flock``-ed while it exists, so that the next write of the same target
+    removes the ones a killed process left (``.NAME.XXXXXXXX.tmp.SUFFIX`` not held by anyone).
+    An error of the writer (a column Parquet cannot hold, ...) is one line naming the file.
     A new file gets the mode the umask allows (0666 & ~umask); a replaced file keeps its mode.
     """
     temps: list[tuple[Path, Path]] = []
+    held: list[int] = []
+    out = Path(".")
     try:
         for out, write in items:
             parent = out.parent if str(out.parent) else Path(".")
+            remove_stale_temporaries(out)
             handle, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=f".tmp{out.suffix}", dir=parent)
             tmp = Path(tmp_name)
             temps.append((tmp, out))
-            os.close(handle)
+            held.append(handle)
+            _hold(handle)
             os.chmod(tmp, _mode_for(out))
             write(tmp)
+        if before_rename is not None:
+            before_rename()
         for tmp, out in temps:
             os.replace(tmp, out)
     except OSError as error:
@@ -235,9 +306,65 @@ def write_files(items: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
             if str(tmp) == str(target):
                 target = out
         raise CliError(f"cannot write {target}: {error.strerror or error}") from None
+    except (ValueError, TypeError, NotImplementedError, OverflowError) as error:
+        _remove(temps)
+        raise CliError(f"cannot write {out}: {first_line(error)}") from None
     except BaseException:
         _remove(temps)
         raise
+    finally:
+        for handle in held:
+            with contextlib.suppress(OSError):
+                os.close(handle)
+
+
+_FRESH_SECONDS = 2.0
+
+
+def _hold(handle: int) -> None:
+    try:
+        import fcntl
+
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (ImportError, OSError):  # not POSIX, or a file system without locks
+        pass
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Remove the temporary files of ``out`` that a killed write left behind (no live process holds
+    their lock); returns the removed paths."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover
+        return []
+    parent = out.parent if str(out.parent) else Path(".")
+    pattern = re.compile(r"\." + re.escape(out.name) + r"\.[A-Za-z0-9_]{8}\.tmp" + re.escape(out.suffix) + r"\Z")
+    removed: list[Path] = []
+    try:
+        names = [name for name in os.listdir(parent) if pattern.match(name)]
+    except OSError:
+        return removed
+    for name in names:
+        path = parent / name
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or time.time() - info.st_mtime < _FRESH_SECONDS:
+                continue  # not ours, or just created by a write that is about to lock it
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live write holds it
+            os.unlink(path)
+            removed.append(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _remove(temps: list[tuple[Path, Path]]) -> None:
