@@ -201,7 +201,7 @@ def _read_json(source: _Input) -> pd.DataFrame:
     lines = source.source.lower().endswith((".jsonl", ".ndjson")) or source.head.lstrip()[:1] == b"{"
     try:
         frame = pd.read_json(source.pandas_source(), orient="records", lines=lines, dtype=False,
-                             convert_dates=False)
+                             convert_dates=False, precise_float=True)
     except (ValueError, OSError) as error:
         raise CliError(f"{source.source}: cannot read JSON (expected a list of records, or one record "
                        f"per line): {first_line(error)}") from None
