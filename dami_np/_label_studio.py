@@ -167,7 +167,7 @@ def _read_json(tasks_: list[dict[str, Any]], key: str | None, source: str, kind:
             raise ValueError(f"{source}: task #{number} has no 'data' object")
         _check_task_fields(task, data, key, f"{source}: task #{number}")
         name = _task_name(task, data, number)
-        where = f"{source}: {name}"
+        where = f"{source}: {_task_where(task, data, number)}"
         annotations = _expect(task.get("annotations", task.get("completions")), list, "annotations", where) or []
         for annotation in annotations:
             _check_annotation(annotation, where)
@@ -193,7 +193,7 @@ def _read_records(records: list[dict[str, Any]], key: str | None, source: str, k
     ambiguous = []
     for number, record in enumerate(records):
         _check_task_fields(record, record, key, f"{source}: task #{number}")
-        where = f"{source}: {_task_name(record, record, number)}"
+        where = f"{source}: {_task_where(record, record, number)}"
         task = (_hashable(record.get("id")), _hashable(record.get("dami_row")),
                 number if record.get("id") is None and record.get("dami_row") is None else None)
         value = record.get(FROM_NAME)
@@ -329,6 +329,14 @@ def _task_name(task: dict[str, Any], data: dict[str, Any], number: int) -> str:
     if task.get("id") is not None:
         return f"task {task['id']}"
     return f"task #{number}"
+
+
+def _task_where(task: dict[str, Any], data: dict[str, Any], number: int) -> str:
+    """The task in an error message: its id (or its place in the file), and its data row."""
+    ident = task.get("id")
+    name = f"task {ident}" if isinstance(ident, (str, int)) and not isinstance(ident, bool) else f"task #{number}"
+    row = data.get("dami_row")
+    return name + (f" (dami_row {row})" if isinstance(row, (str, int, float)) and not isinstance(row, bool) else "")
 
 
 def _label_text(value: Any) -> str:
