@@ -358,7 +358,16 @@ def write_report() -> Path:
                                             f"stage 2 candidates: {', '.join(finalists)}"), ""]
     for budget in BUDGETS:
         pipes = [*REFERENCES, *(finalists or [])]
-        lines += [f"## Stage 2: budget {budget} {BUDGETS[budget]} (all tables complete at 10 seeds)", ""]
+        done = 0 if curves.empty else len(curves[curves["budget"] == budget][["table", "pipeline", "seed"]].drop_duplicates())
+        lines += [f"## Stage 2: budget {budget} (initial, per round, rounds = {BUDGETS[budget]})", "",
+                  f"Curves cached: {done} of {len(_tables.names()) * FULL_SEEDS * len(pipes)} planned. Summary over the "
+                  "tables where every pipeline has all 10 seeds:", ""]
+        if not curves.empty:
+            last = curves[curves["budget"] == budget].groupby("table")["round"].max()
+            short = last[last < BUDGETS[budget][2]]
+            if len(short):
+                lines += ["Fewer rounds (the training part cannot hold the budget): "
+                          + ", ".join(f"{t} {int(r)}" for t, r in short.items()) + ".", ""]
         lines += _section(curves, l95, budget, _tables.names(), pipes, range(FULL_SEEDS), decide=finalists is not None)
         lines.append("")
     out = OUT_DIR / "report.md"
@@ -381,7 +390,7 @@ def _section(curves: pd.DataFrame, l95: pd.DataFrame, budget: str, tables: list[
              "median labels-to-95% ratio | s / round (amortised) | s / round (no pre-training) | time vs default |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for p, r in summary.iterrows():
-        lines.append(f"| {p} | {r.mean_aulc:.4f} | {r.vs_default:+.4f} | {r.worst_table:+.4f} | {r.tables_ge}/{k} | "
+        lines.append(f"| {p} | {r.mean_aulc:.4f} | {r.vs_default:+.4f} | {r.worst_table:+.4f} | {int(r.tables_ge)}/{k} | "
                      f"{'-' if math.isnan(r.wilcoxon_p) else f'{r.wilcoxon_p:.3f}'} | {r.median_l95_ratio:.2f} | "
                      f"{r.s_round:.3f} | {r.s_round_plain:.3f} | {r.time_ratio:.2f}x |")
     if decide and k == len(tables):
