@@ -1,0 +1,39 @@
+"""The learner comparison's metrics (bench/label_efficiency_learners.py): labels to 95% and the rule's target."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+learners = pytest.importorskip("label_efficiency_learners")
+
+
+def _curve(pipeline, accs, labels=(20, 40, 60)):
+    return [{"budget": "today", "table": "t", "pipeline": pipeline, "seed": s, "n_labeled": n, "accuracy": a}
+            for s in (0, 1) for n, a in zip(labels, accs)]
+
+
+def test_labels_to_95_is_the_first_count_on_the_seed_mean_curve():
+    curves = pd.DataFrame(_curve("default", (0.5, 0.9, 0.96)) + _curve("fast", (0.96, 0.97, 0.98))
+                          + _curve("never", (0.5, 0.5, 0.5)))
+    out = learners.labels_to_95(curves, pd.Series({"t": 1.0})).set_index("pipeline")["labels_95"]
+    assert out["default"] == 60 and out["fast"] == 20 and math.isinf(out["never"])
+
+
+@pytest.mark.parametrize("cand, ref, ratio", [(20, 60, 1 / 3), (math.inf, math.inf, 1.0), (math.inf, 60, math.inf),
+                                              (60, math.inf, 0.0)])
+def test_ratio_follows_the_rule(cand, ref, ratio):
+    assert learners._ratio(cand, ref) == ratio
+
+
+def test_target_lists_every_criterion_missed():
+    good = pd.Series({"vs_default": 0.012, "worst_table": -0.005, "median_l95_ratio": 0.7, "time_ratio": 1.5})
+    assert learners.reaches_target(good) == []
+    bad = pd.Series({"vs_default": 0.004, "worst_table": -0.02, "median_l95_ratio": 1.0, "time_ratio": 4.0})
+    missed = learners.reaches_target(bad)
+    assert len(missed) == 4 and "short by 0.0060" in missed[0]
