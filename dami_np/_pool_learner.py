@@ -141,8 +141,7 @@ class PoolLearner:
         if rows.size == 0:
             return teacher
         X_all = np.concatenate([X, pool[unlabeled][rows]])
-        y_all = np.concatenate([np.asarray(y, dtype=object), teacher.classes_[cls].astype(object)])
-        y_all = np.asarray(y_all.tolist())  # back to the labels' own dtype
+        y_all = np.concatenate([np.asarray(y), teacher.classes_[cls]])  # the user's labels first, untouched
         student = MLPClassifier(**params, random_state=_derived(seed, 4))
         return student.fit(X_all, y_all, classes=teacher.classes_)
 
