@@ -118,6 +118,8 @@ def main() -> None:
     parser.add_argument("--strategies", default="margin,dami")
     parser.add_argument("--modes", default="local,dask")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
+    parser.add_argument("--no-pause", action="store_true",
+                        help="do not SIGSTOP the background job label_efficiency (a shared machine: not ours to stop)")
     parser.add_argument("--one", nargs=2, metavar=("MODE", "STRATEGY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = args.data / f"{args.rows}"
@@ -125,7 +127,7 @@ def main() -> None:
         print(json.dumps(run_one(args.one[0], args.one[1], data, args.budget, args.workers)))
         return
     make_data(data, args.rows, args.labeled, args.files)
-    paused = _pause("label_efficiency")
+    paused = False if args.no_pause else _pause("label_efficiency")
     load_before = os.getloadavg()
     results = []
     try:
@@ -174,7 +176,7 @@ def report(args, results, load_before, load_after, paused) -> None:
     print(f"Machine: {machine_summary()}  ")
     print(f"Load average before / after: {' '.join(f'{v:.2f}' for v in load_before)} / "
           f"{' '.join(f'{v:.2f}' for v in load_after)}; background job label_efficiency "
-          f"{'paused during the runs' if paused else 'not running'}.  ")
+          f"{'paused during the runs' if paused else 'not paused (--no-pause)' if args.no_pause else 'not running'}.  ")
     print(f"Data: {args.rows:,} rows x {FEATURES} float64 features, {args.labeled:,} labeled, {args.files} Parquet files; "
           f"{args.budget:,} picks, seed 0; LocalCluster of {args.workers} worker processes x 1 thread.\n")
     print("| strategy | path | wall s | vs local | same picks | round trips (K-Center) | K-Center bytes to driver / to workers | "

@@ -2,19 +2,22 @@
 
 Rows are numbered ``0 .. n-1`` in partition order (what ``X.compute()`` would give with a
 fresh ``RangeIndex``); every pick, tie rule and block below uses that global position.  The
-driver holds only small things (the labeled rows, one column at a time while fitting the
-preprocessor); the pool stays on the workers as one float64 matrix per partition.
+driver holds only small things (the labeled rows, the fitted preprocessing); the pool stays on
+the workers as one float64 matrix per partition.
 
-Preprocessing is ``TabularPreprocessor`` itself, fit one column at a time on the driver (a
+Preprocessing is ``TabularPreprocessor`` itself, fit one column at a time on a worker (a
 column's statistics only depend on that column, so fitting column by column gives the same
 specs as one fit on the whole table) and applied per partition on the workers (the transform
 is row by row, so a partition's rows get the same bits as in the full matrix):
 
 * bool and category columns: only their distinct values (and whether one is missing) travel,
   found per partition and merged (a distributed ``drop_duplicates``);
-* every other column is gathered to the driver (8 bytes a row for numbers), because the local
-  preprocessor's mean and std are NumPy's pairwise sums over the *sorted* column, which only
-  the whole column reproduces bit for bit.  See the README's cost model.
+* every other column travels whole to the one worker that fits it (8 bytes a row for
+  numbers; worker to worker, never to the driver), because the local preprocessor's mean and
+  std are NumPy's pairwise sums over the *sorted* column, which only the whole column
+  reproduces bit for bit (an exactly rounded sum would be order-free, but it would change
+  the local numbers, which ``tests/test_preprocess.py`` pins to NumPy's).  Only the fitted
+  specs come back.  See the README's cost model.
 
 ``regrid`` materializes any range of global rows as one contiguous block on a worker (slices of
 the partitions it overlaps): the local path runs its BLAS products on fixed row chunks (a
@@ -24,6 +27,7 @@ bits.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,42 +201,71 @@ class _Preprocessed:
 
 
 def _fit_columns(client: Any, frames: list[Any], columns: list[Any], max_categories: int) -> list[Any]:
-    """One fitted single-column ``TabularPreprocessor`` per column (see the module docstring)."""
-    from .._preprocess import TabularPreprocessor, UnusableColumnsError
+    """One fitted single-column ``TabularPreprocessor`` per column (see the module docstring).
+
+    Each column is fitted on a worker, from that column's pieces of every partition (in
+    partition order: the same values in the same order as in the whole table); only the fitted
+    specs, the column problems and the warnings travel to the driver.  Columns are taken in
+    batches whose pieces total about ``_GATHER_BYTES`` (8 bytes a value), so the workers hold
+    at most one batch of column copies at a time."""
+    from .._preprocess import UnusableColumnsError
+    from ._gather import gather_round
 
     fitted, issues = [], []
     n = int(sum(client.gather(client.map(len, frames, pure=False))))
     per_batch = max(1, _GATHER_BYTES // max(1, 8 * n))  # columns per round trip (8 bytes a value, at least)
     for at in range(0, len(columns), per_batch):
         batch = columns[at : at + per_batch]
-        got = client.gather(client.map(_column_values, frames, [batch] * len(frames), pure=False))
-        for j, column in enumerate(batch):
-            few = [g[j] for g in got]
-            values = pd.concat(few, ignore_index=True)
-            if isinstance(few[0].dtype, pd.CategoricalDtype) and not isinstance(values.dtype, pd.CategoricalDtype):
-                values = values.astype("category")  # partitions with different categories concatenate as objects
-            if _distinct_only(values.dtype):
-                values = values.drop_duplicates().reset_index(drop=True)
-            try:
-                fitted.append(TabularPreprocessor(max_categories=max_categories).fit(values.to_frame(name=column)))
-            except UnusableColumnsError as err:
-                issues.extend(err.issues)
-        del got
+        fits = []
+        for column in batch:
+            pieces = client.map(_column_values, frames, [column] * len(frames), pure=False)
+            fits.append(client.submit(_fit_column, pieces, column, max_categories, pure=False))
+        for fit, problems, caught in gather_round(client, fits):
+            for message, category, column in caught:
+                _warn_again(message, category, column)
+            if fit is not None:
+                fitted.append(fit)
+            issues.extend(problems)
     if issues:
         raise UnusableColumnsError(issues)
     return fitted
+
+
+def _warn_again(message: str, category: type[Warning], column: Any) -> None:
+    """A worker's warning, raised again on the driver (where the caller can see and filter it)."""
+    try:
+        warning = category(message, column) if column is not None else category(message)
+    except TypeError:
+        warning = UserWarning(message)
+    warnings.warn(warning, stacklevel=5)
+
+
+def _fit_column(pieces: list[pd.Series], column: Any, max_categories: int) -> tuple[Any, list[Any], list[tuple]]:
+    """(fitted preprocessor or None, column issues, caught warnings) of one column on a worker."""
+    from .._preprocess import TabularPreprocessor, UnusableColumnsError
+
+    values = pd.concat(pieces, ignore_index=True)
+    if isinstance(pieces[0].dtype, pd.CategoricalDtype) and not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("category")  # partitions with different categories concatenate as objects
+    if _distinct_only(values.dtype):
+        values = values.drop_duplicates().reset_index(drop=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit, problems = TabularPreprocessor(max_categories=max_categories).fit(values.to_frame(name=column)), []
+        except UnusableColumnsError as err:
+            fit, problems = None, list(err.issues)
+    # warnings go back as (text, class, column): a warning class with its own arguments may not unpickle
+    return fit, problems, [(str(w.message), w.category, getattr(w.message, "column", None)) for w in caught]
 
 
 def _distinct_only(dtype: Any) -> bool:
     return pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
 
 
-def _column_values(frame: pd.DataFrame, columns: list[Any]) -> list[pd.Series]:
-    out = []
-    for column in columns:
-        s = frame[column]
-        out.append(s.drop_duplicates() if _distinct_only(s.dtype) else s)
-    return out
+def _column_values(frame: pd.DataFrame, column: Any) -> pd.Series:
+    s = frame[column]
+    return s.drop_duplicates() if _distinct_only(s.dtype) else s
 
 
 def _transform_part(frame: pd.DataFrame, fitted: list[Any], columns: list[Any]) -> np.ndarray:
