@@ -14,8 +14,8 @@ once), then for ``margin`` and ``dami`` (``--budget`` picks, seed 0) runs, each 
 Both read the files inside the timed region and must return the same picks (checked).  Peak
 memory is each process's maximum RSS (``getrusage``): the driver, and every worker.  Bytes:
 the K-Center protocol's own count (answers to the driver, centers to the workers), the
-worker-to-worker transfers Dask counts, and the bytes the preprocessing gathers to the driver
-(every non-categorical column once).  The machine is shared: the background job
+worker-to-worker transfers Dask counts, and the bytes the preprocessing moves to the workers
+that fit the columns (every non-categorical column once).  The machine is shared: the background job
 ``label_efficiency`` is paused (SIGSTOP) while timing and resumed (SIGCONT) after, and the
 load average is printed before and after.
 """
@@ -201,8 +201,8 @@ def report(args, results, load_before, load_after, paused) -> None:
     for r in results:
         if r.get("mode") == "dask" and "stages" in r:
             print(f"- {r['strategy']} on dask: stages (s) {r['stages']}, {r['blocks']} K-Center blocks")
-    print(f"\nPreprocessing gathers every numeric column to the driver once: {args.rows * FEATURES * 8:,} bytes here "
-          "(one column at a time).")
+    print(f"\nPreprocessing moves every numeric column once to the worker that fits it: {args.rows * FEATURES * 8:,} "
+          "bytes here, between workers (only the fitted specs reach the driver).")
 
 
 if __name__ == "__main__":
