@@ -51,7 +51,10 @@ RULES = {  # name -> (threshold, rounds)
 }
 
 
-def run(table: str, seed: int, rounds: int, batch: int, initial: int, warm: bool, strategy: str) -> list[dict]:
+def run(table: str, seed: int, rounds: int, batch: int, initial: int, warm: bool, strategy: str,
+        observe=None) -> list[dict]:
+    """One replayed workflow; ``observe(model, present, Xtr, ytr, labeled, seed)`` (optional) adds
+    its dict to each round's record (``bench/status_estimate.py`` measures the status with it)."""
     X, y = _tables.load(table)
     classes, codes = np.unique(y.to_numpy().astype(str), return_inverse=True)
     rng = np.random.default_rng(np.random.SeedSequence([0, seed]))
@@ -81,6 +84,8 @@ def run(table: str, seed: int, rounds: int, batch: int, initial: int, warm: bool
             agreement = float(np.mean(now == then))
         records.append({"round": round_, "n_labeled": int(labeled.sum()), "accuracy": float(np.mean(predicted_test == yte)),
                         "agreement": agreement})
+        if observe is not None:
+            records[-1].update(observe(model, present, Xtr, ytr, labeled, seed))
         previous, previous_classes = model, present
         if round_ == rounds or pool.sum() < batch:
             break

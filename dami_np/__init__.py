@@ -9,7 +9,8 @@ Public surface (everything else is internal):
 - ``DEFAULT_STRATEGY``: the strategy both use when none is given.
 - ``simulate``: replay active learning on a fully labeled table.
 - ``datasets``: bundled example tables.
-- ``stopping``: when to stop labeling (status of the labeled set, stop rule).
+- ``stopping``: when to stop labeling (status of the labeled set, stop rule, audit estimate).
+- ``load_model``: a saved round (``--save-model``) as a ``TableModel`` that predicts raw tables.
 
 Attributes are imported lazily so that ``import dami_np`` (and the CLI's
 ``--help``) stays fast; Numba kernels compile on first use of ``kernels``.
@@ -32,9 +33,12 @@ _LAZY = {
     "datasets": ("dami_np.datasets", None),
     "strategies": ("dami_np.strategies", None),
     "stopping": ("dami_np.stopping", None),
+    "load_model": ("dami_np._table_model", "load_model"),
+    "TableModel": ("dami_np._table_model", "TableModel"),
 }
 
-__all__ = ["MLPClassifier", "select", "query", "DEFAULT_STRATEGY", "simulate", "kernels", "datasets", "strategies", "stopping", "__version__"]
+__all__ = ["MLPClassifier", "select", "query", "DEFAULT_STRATEGY", "simulate", "kernels", "datasets", "strategies", "stopping",
+           "load_model", "TableModel", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

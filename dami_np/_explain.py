@@ -48,3 +48,13 @@ def top_features(
         chosen = [j for j in order[i, :top] if eligible[i, j]]
         explanations.append(", ".join(f"{feature_names[j]} {weights[i, j]:+.3g}" for j in chosen))
     return explanations
+
+
+def explain_rows(network: object, rows: np.ndarray, best: np.ndarray, feature_names: Sequence[str],
+                 source_columns: Sequence[str], *, top: int = 3) -> list[str]:
+    """The explanation of each preprocessed row for class index ``best[i]``: its ``top`` eligible
+    features by weight in the row's local linear model (``network.local_linear``)."""
+    W, _ = network.local_linear(rows)  # type: ignore[attr-defined]
+    weights = np.asarray(W, dtype=np.float64)[np.arange(rows.shape[0]), np.asarray(best, dtype=np.int64), :]
+    return top_features(weights, feature_names, eligible=eligible_features(rows, feature_names, source_columns),
+                        top=top)

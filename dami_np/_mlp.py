@@ -428,6 +428,10 @@ class MLPClassifier:
         """scikit-learn's rules: same names in the same order as in fit; warn when only one side has names."""
         fitted = getattr(self, "feature_names_in_", None)
         if fitted is None:
+            if names is not None and getattr(self, "_preprocessed_input", False):
+                raise ValueError("this MLPClassifier was trained on a preprocessed table (a model file saved by a "
+                                 "dami round), not on these DataFrame columns; use dami_np.load_model(path) to "
+                                 "predict raw tables")
             if names is not None:
                 warnings.warn("X has feature names, but MLPClassifier was fitted without feature names",
                               UserWarning, stacklevel=4)

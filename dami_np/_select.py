@@ -280,11 +280,8 @@ def _report_space_distances(context: QueryContext, network: Any, positions: np.n
 
 
 def _explanations(context: QueryContext, network: Any, rows: np.ndarray, best: np.ndarray) -> list[str]:
-    from ._explain import eligible_features, top_features
+    from ._explain import explain_rows
 
-    W, _ = network.local_linear(rows)
-    weights = np.asarray(W, dtype=np.float64)[np.arange(rows.shape[0]), best, :]
     names = context.feature_names
     sources = context.preprocessor.source_columns_ if context.preprocessor is not None else names
-    eligible = eligible_features(rows, names, sources)
-    return top_features(weights, names, eligible=eligible, top=_TOP_FEATURES)
+    return explain_rows(network, rows, best, names, sources, top=_TOP_FEATURES)

@@ -5,14 +5,22 @@
 - ``labels_per_class``: how many rows of each class are labeled;
 - ``cv_accuracy`` and ``cv_interval``: the accuracy of the model (same parameters) estimated by
   stratified k-fold cross-validation on the labeled rows, with a 95% Wilson interval over the
-  pooled held-out predictions.  Rows picked by active learning are not a random sample, so this
-  is a rough guide (usually pessimistic: picks are the hard rows), not a test-set accuracy;
+  pooled held-out predictions.  Rows picked by active learning are not a random sample: this is
+  the accuracy on the rows chosen for labeling, pessimistic (picks are the hard rows), and its
+  interval does not hold the accuracy on the unlabeled rows (``bench/status_estimate.py``
+  measures both: ``bench/results/status-estimate.md``);
+- ``audit_accuracy`` and ``audit_interval``: the unbiased estimate. ``audit_sample`` draws rows
+  uniformly at random from the unlabeled rows (``dami select --audit N``); once they are labeled,
+  the share of them the model predicted right, with its 95% Wilson interval, estimates that
+  model's accuracy on the unlabeled rows of its round (``audit_estimate``);
 - ``agreement``: the share of the unlabeled rows on which this round's model predicts the same
   class as the previous round's (``previous``; "stabilizing predictions", Bloodgood and
   Vijay-Shanker, 2009), and Cohen's ``kappa`` of the two;
-- ``coverage_radius``: the largest distance of an unlabeled row to its nearest labeled row in
-  DAMI's representation space (``W(x)`` and ``b(x)`` of all classes, as ``select`` reports
-  distances): how far the labels are from covering every linear region of the model.
+- ``coverage_radius`` (of a ``Status``): the largest distance of an unlabeled row to its nearest
+  labeled row in the preprocessed input space (``input_coverage_radius``), a space fixed for a
+  table: it never grows as labels are added and does not depend on the model or on ``--model``.
+  ``coverage_radius(model, ...)`` measures the same in DAMI's representation space (``W(x)``,
+  ``b(x)``), which changes with every round's model, so its values are not compared across rounds.
 
 The stop rule (``should_stop``): **stop when the agreement with the previous round's model was
 at least 0.99 in each of the last 2 rounds** (``bench/stopping_rule.py`` checks it on the
@@ -29,7 +37,8 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["Status", "status", "status_from_matrix", "should_stop", "agreement", "cohen_kappa", "coverage_radius", "cv_accuracy",
-           "wilson_interval", "STOP_AGREEMENT", "STOP_ROUNDS"]
+           "wilson_interval", "input_coverage_radius", "audit_sample", "audit_estimate", "STOP_AGREEMENT",
+           "STOP_ROUNDS"]
 
 STOP_AGREEMENT = 0.99
 STOP_ROUNDS = 2
@@ -50,6 +59,10 @@ class Status:
     agreement: float | None = None
     kappa: float | None = None
     coverage_radius: float | None = None
+    audit_accuracy: float | None = None
+    audit_interval: tuple[float, float] | None = None
+    audit_labeled: int = 0
+    audit_drawn: int = 0
     history: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -70,14 +83,20 @@ class Status:
         out = [f"labels: {self.n_labeled} ({per_class}); unlabeled rows: {self.n_unlabeled}"]
         if self.cv_accuracy is not None and self.cv_interval is not None:
             lo, hi = self.cv_interval
-            out.append(f"accuracy estimate ({self.cv_folds}-fold cross-validation on the labeled rows): "
-                       f"{self.cv_accuracy:.3f} (95% interval {lo:.3f}-{hi:.3f})")
+            out.append(f"accuracy estimate ({self.cv_folds}-fold cross-validation on the rows chosen for labeling; "
+                       f"pessimistic, not the accuracy on the unlabeled rows): {self.cv_accuracy:.3f} "
+                       f"(on those rows: {lo:.3f}-{hi:.3f})")
+        if self.audit_accuracy is not None and self.audit_interval is not None:
+            lo, hi = self.audit_interval
+            out.append(f"audit accuracy ({self.audit_labeled} of {self.audit_drawn} audit rows labeled, a uniform "
+                       f"random sample of the unlabeled rows; unbiased): {self.audit_accuracy:.3f} "
+                       f"(95% interval {lo:.3f}-{hi:.3f})")
         if self.agreement is not None:
             kappa = f", kappa {self.kappa:.3f}" if self.kappa is not None else ""
             out.append(f"agreement with the previous round's model on the unlabeled rows: {self.agreement:.4f}{kappa}")
         if self.coverage_radius is not None:
-            out.append(f"coverage radius (largest distance of an unlabeled row to the labeled rows, DAMI space): "
-                       f"{self.coverage_radius:.4g}")
+            out.append(f"coverage radius (largest distance of an unlabeled row to the labeled rows, preprocessed "
+                       f"input space; never grows): {self.coverage_radius:.4g}")
         out.extend(self.notes)
         out.append(self.advice())
         return out
@@ -191,6 +210,51 @@ def coverage_radius(model: Any, X: np.ndarray, labeled: np.ndarray, *, chunk: in
     return math.sqrt(max(worst, 0.0))
 
 
+def input_coverage_radius(matrix: np.ndarray, labeled: np.ndarray, *, chunk: int = 65536) -> float | None:
+    """Largest distance of an unlabeled row of the preprocessed ``matrix`` to its nearest labeled row
+    (Euclidean); None without labeled or unlabeled rows.  Labeling more rows never increases it."""
+    from .kernels import nearest_sq_distances
+
+    labeled = np.asarray(labeled, dtype=bool)
+    lab, unl = np.flatnonzero(labeled), np.flatnonzero(~labeled)
+    if lab.size == 0 or unl.size == 0:
+        return None
+    points = np.ascontiguousarray(matrix, dtype=np.float64)
+    centers = np.ascontiguousarray(points[lab])
+    worst = 0.0
+    for start in range(0, unl.size, chunk):
+        d, _ = nearest_sq_distances(np.ascontiguousarray(points[unl[start : start + chunk]]), centers)
+        worst = max(worst, float(np.max(d)))
+    return math.sqrt(max(worst, 0.0))
+
+
+_AUDIT_STREAM = 0x41554454  # "AUDT": the audit draw's own random stream (the picks never see it)
+
+
+def audit_sample(unlabeled: np.ndarray, n: int, seed: int | None = 0, exclude: Any = ()) -> np.ndarray:
+    """``n`` positions drawn uniformly at random, without replacement, from the positions in
+    ``unlabeled`` that are not in ``exclude`` (e.g. this round's picks), sorted; seeded by ``seed``
+    on a stream of its own, so drawing audit rows never changes the picks."""
+    pool = np.setdiff1d(np.asarray(unlabeled, dtype=np.int64), np.asarray(exclude, dtype=np.int64))
+    if n < 0 or n > pool.size:
+        raise ValueError(f"cannot draw {n} audit rows: only {pool.size} unlabeled rows are left besides the picks")
+    rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else int(seed), _AUDIT_STREAM]))
+    return np.sort(rng.choice(pool, size=n, replace=False)).astype(np.int64)
+
+
+def audit_estimate(predicted: Any, truth: Any) -> tuple[float, tuple[float, float], int] | None:
+    """Accuracy of ``predicted`` on the labeled audit rows (``truth`` None/NaN where not labeled yet),
+    its 95% Wilson interval and the number of labeled audit rows; None when none is labeled."""
+    predicted = [str(v) for v in np.asarray(predicted, dtype=object).tolist()]
+    truth_values = np.asarray(truth, dtype=object).tolist()
+    pairs = [(p, str(t).strip()) for p, t in zip(predicted, truth_values)
+             if t is not None and not (isinstance(t, float) and math.isnan(t)) and str(t).strip() != ""]
+    if not pairs:
+        return None
+    correct = sum(p == t for p, t in pairs)
+    return correct / len(pairs), wilson_interval(correct, len(pairs)), len(pairs)
+
+
 def status(
     X: Any,
     y: Any,
@@ -273,10 +337,7 @@ def status_from_matrix(
         out.kappa = cohen_kappa(now, then)
         out.history.append(out.agreement)
     if coverage:
-        try:
-            out.coverage_radius = coverage_radius(model, matrix, labeled)
-        except ValueError:  # a model without a ReLU-MLP view
-            out.coverage_radius = None
+        out.coverage_radius = input_coverage_radius(matrix, labeled)
     return out
 
 

@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ._workflow_options import add_commands
 
     add_commands(commands, _common, _input_options)
+    from ._predict_command import add_predict
+
+    add_predict(commands, _common())
     return parser
 
 

@@ -1,9 +1,12 @@
 """``dami status TABLE --label COLUMN [--model FILE]``: should labeling go on?
 
-Prints (to standard output) the labels per class, the cross-validated accuracy estimate with
-its interval, the agreement with the previous round's model (``--model``, the file the last
-``dami select --save-model`` wrote), the coverage radius and the stop rule's answer
-(``dami_np.stopping``).  The round's model is trained as ``dami select`` would train it.
+Prints (to standard output) the labels per class, the cross-validated accuracy on the rows chosen
+for labeling (pessimistic), the audit estimate (``--model`` saved with ``select --audit N``: that
+model's accuracy on the audit rows, an unbiased estimate), the agreement with the previous
+round's model (``--model``, the file the last ``dami select --save-model`` wrote), the coverage
+radius and the stop rule's answer (``dami_np.stopping``).  The round's model is trained as ``dami
+select`` would train it.  With ``--model``, the id and feature columns are the model file's unless
+``--id``/``--features``/``--exclude`` are given.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from ._errors import CliError
 
 _EXAMPLES = """examples:
   dami status table.csv --label class
-  dami status table.csv --label class --model round3.npz
+  dami status table.csv --label class --model round3.npz      (id, features and audit rows from the file)
 """
 
 
@@ -35,7 +38,8 @@ def add_status(commands: argparse._SubParsersAction, parent: argparse.ArgumentPa
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from ._columns import check_features, feature_columns, label_series, require_column, split_names
+    from ._columns import check_features, label_series, require_column, split_names
+    from ._model_columns import chosen_features, model_id_column, table_info
     from ._select import check_seed
     from ._table_reader import parse_separator, read_table
     from ._table_writer import check_stdout, write_stdout
@@ -44,23 +48,58 @@ def run_status(args: argparse.Namespace) -> int:
     check_seed(args.seed)
     check_stdout()
     round_model = RoundModel.from_args(args.model, False)
+    saved = table_info(round_model.saved) if round_model.saved is not None else {}
     na_values = split_names(args.na_values, "--na-values") if args.na_values else []
-    text_columns = (args.label,) + ((args.id,) if args.id else ())
+    keep_na = split_names(args.keep_na, "--keep-na") if getattr(args, "keep_na", None) else []
+    id_hint = args.id if args.id is not None else saved.get("id")
+    text_columns = (args.label,) + ((id_hint,) if id_hint else ()) + tuple(keep_na)
     table = read_table(args.table, text_columns=text_columns, sep=parse_separator(args.sep), na_values=na_values,
-                       encoding=args.encoding, decimal=args.decimal)
+                       encoding=args.encoding, decimal=args.decimal,
+                       named=list(text_columns) + [str(c) for c in saved.get("features") or []])
     frame = table.frame
     columns = [str(c) for c in frame.columns]
     require_column(args.label, columns, "label", table.source)
-    if args.id is not None:
-        require_column(args.id, columns, "id", table.source)
-        if args.id == args.label:
+    id_column = model_id_column(args.id, saved, columns)
+    if id_column is not None:
+        require_column(id_column, columns, "id", table.source)
+        if id_column == args.label:
             raise CliError(f"--id and --label both name column {args.label!r}")
-    chosen = feature_columns(columns, label=args.label, id_column=args.id, features=args.features,
-                             exclude=args.exclude, source=table.source)
+    chosen = chosen_features(columns, label=args.label, id_column=id_column, features=args.features,
+                             exclude=args.exclude, saved=saved, source=table.source, model_path=args.model)
     y = label_series(frame[args.label], na_values)
     check_features(frame[chosen], table.source)
+    audit = _audit_positions(round_model, frame, table.rows, id_column, args.model, table.source)
     release()
     result = status_for_table(frame[chosen], y, round_model, int(args.seed))
+    if audit is not None:
+        _add_audit(result, args.model, frame[chosen].iloc[audit], y.iloc[audit])
     lines = list(round_model.notes) + result.lines()
     write_stdout(("\n".join(lines) + "\n").encode("utf-8"))
     return 0
+
+
+def _audit_positions(round_model: Any, frame: Any, rows: Any, id_column: str | None, model_path: str | None,
+                     source: str) -> Any:
+    if round_model.saved is None:
+        return None
+    from ._audit import audit_positions
+
+    return audit_positions(round_model.saved.info.get("audit"), frame, rows, id_column, str(model_path), source)
+
+
+def _add_audit(result: Any, model_path: str, X: Any, truth: Any) -> None:
+    """The audit estimate: the model in ``model_path`` (trained before its audit rows were labeled) on them."""
+    from .._table_model import load_model
+    from ..stopping import audit_estimate
+
+    predicted = load_model(model_path).predict(X)
+    result.audit_drawn = len(truth)
+    estimate = audit_estimate(predicted, truth.to_numpy(dtype=object))
+    if estimate is None:
+        result.notes.append(f"audit: none of the {len(truth)} audit rows of {model_path} is labeled yet "
+                            "(label them in the sheet and merge it)")
+        return
+    result.audit_accuracy, result.audit_interval, result.audit_labeled = estimate
+    if result.audit_labeled < result.audit_drawn:
+        result.notes.append(f"audit: {result.audit_drawn - result.audit_labeled} audit row(s) unlabeled; label every "
+                            "one (skipping the hard ones would bias the estimate)")

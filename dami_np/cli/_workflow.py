@@ -223,11 +223,14 @@ class SelectPlan:
         self.y: pd.Series | None = None
         self.seed = int(args.seed)
         self.strategy = str(args.strategy)
+        from ._audit import check_audit_options
+
+        self.audit_n = check_audit_options(args, sheet_format)  # --audit N (H25): rows for an unbiased estimate
 
     @staticmethod
     def wanted(args: argparse.Namespace) -> bool:
         """A workflow option was given, or the status is to be printed (a terminal, or -v)."""
-        if any(getattr(args, name, None) for name in ("sheet", "save_model", "model", "refit")) or (
+        if any(getattr(args, name, None) for name in ("sheet", "save_model", "model", "refit", "audit")) or (
                 getattr(args, "sheet_format", None) not in (None, "table")):
             return True
         if getattr(args, "no_status", False) or verbosity() < NORMAL:
@@ -252,6 +255,10 @@ class SelectPlan:
                 chosen = feature_columns(columns, label=args.label, id_column=args.id, features=features,
                                          exclude=exclude, source=source)
                 self.round.check_columns(chosen)
+        if self.audit_n:
+            from ._audit import check_table_columns
+
+            check_table_columns([str(c) for c in frame.columns], source)
         if self.sheet is not None and self.sheet_format == "table":
             from .._sheet import check_sheet_names
 
@@ -267,6 +274,9 @@ class SelectPlan:
         from ..strategies._context import encode_labels
 
         self.round.check_columns([str(c) for c in X.columns])
+        from ._audit import check_pool
+
+        check_pool(self.audit_n, y, budget)
         _, _, classes = encode_labels(y, len(y))
         preprocessor = TabularPreprocessor().fit(X)
         template = self.round.template(X, classes, seed, preprocessor)
@@ -300,10 +310,19 @@ class SelectPlan:
             if self.classes is None or len(self.classes) == 0:
                 warn(f"{self.config}: the label column has no classes yet: add a <Choice value=\"...\"/> per class")
         elif self.sheet is not None:
+            from . import _audit
+
+            audit_rows = (_audit.draw(self.audit_n, self.y, report["row"].to_numpy(dtype=np.int64), self.seed)
+                          if self.audit_n and self.y is not None else np.empty(0, dtype=np.int64))
+            sheet_positions = np.concatenate([positions, np.searchsorted(np.asarray(rows, dtype=np.int64), audit_rows)])
             try:
-                sheet = annotation_sheet(frame, positions, report, label=label, source=source)
+                sheet = annotation_sheet(frame, sheet_positions, _audit.sheet_report(report, audit_rows), label=label,
+                                         source=source)
             except ValueError as error:
                 raise CliError(str(error)) from None
+            if self.audit_n:
+                sheet = _audit.mark_sheet(sheet, len(report), len(audit_rows))
+                self.audit_record = _audit.record(audit_rows, frame, rows, id_column)
             compress = self.sheet.name.lower().endswith(".gz")
             data = render(sheet, self.sheet_kind or "csv", compress=compress)
             items.append((self.sheet, lambda tmp, data=data: tmp.write_bytes(data)))
@@ -315,7 +334,8 @@ class SelectPlan:
                 arrays = model_arrays(self.model, preprocessor=self.preprocessor,
                                       classes=np.asarray([str(c) for c in self.classes]),
                                       info={"history": history, "seed": self.seed, "strategy": self.strategy,
-                                            "n_labeled": int(self.y.notna().sum()) if self.y is not None else None})
+                                            "n_labeled": int(self.y.notna().sum()) if self.y is not None else None,
+                                            **self._table_info(label, id_column)})
                 items.append((self.save, lambda tmp, arrays=arrays: write_npz(arrays, tmp)))
         if items:
             write_files(items)
@@ -328,6 +348,16 @@ class SelectPlan:
         if status is not None:
             for line in status.lines():
                 note(f"status: {line}")
+
+    def _table_info(self, label: str, id_column: str | None) -> dict[str, Any]:
+        """The model file's record of its table (``info["table"]``) and of this round's audit rows (H25)."""
+        from ._model_columns import table_record
+
+        features = [] if self.X is None else [str(c) for c in self.X.columns]
+        out: dict[str, Any] = {"table": table_record(label, id_column, features)}
+        if getattr(self, "audit_record", None) is not None:
+            out["audit"] = self.audit_record
+        return out
 
     def _history(self) -> list[float]:
         """The agreement history without the full status (quiet runs): earlier rounds + this one."""

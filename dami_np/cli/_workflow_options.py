@@ -22,6 +22,10 @@ def add_select_options(sub: argparse.ArgumentParser) -> None:
                             "(the stop rule)")
     group.add_argument("--refit", action="store_true",
                        help="with --model: train from scratch (same picks as without --model)")
+    group.add_argument("--audit", type=int, metavar="N",
+                       help="also put N unlabeled rows drawn uniformly at random into the --sheet (marked 'audit'): "
+                            "once merged, 'dami status --model' measures the saved model on them (an unbiased "
+                            "accuracy estimate); needs --save-model")
     group.add_argument("--no-status", action="store_true",
                        help="do not print the status (labels per class, accuracy estimate, agreement, stop rule)")
 
