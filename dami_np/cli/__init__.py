@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ._predict_command import add_predict
 
     add_predict(commands, _common())
+    from ._label_command import add_label
+
+    add_label(commands, _common())
     return parser
 
 
