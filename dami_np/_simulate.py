@@ -315,23 +315,21 @@ def _rows(X: pd.DataFrame | np.ndarray, positions: np.ndarray) -> pd.DataFrame |
 
 
 def _encode_y(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct labels, int64 code of each row)."""
+    """(distinct labels, int64 code of each row) by the library's one label encoder; every row labeled."""
+    from ._labels import encode_labels
+
     values = y.to_numpy() if isinstance(y, (pd.Series, pd.Index)) else np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1 or len(values) != n:
         raise ValueError(f"y must be 1-D with one label per row of X ({n}), got shape {values.shape}")
-    missing = pd.isna(values)
-    if missing.any():
-        first = int(np.flatnonzero(missing)[0])
-        raise ValueError(f"simulate needs every row labeled; y has {int(missing.sum())} missing labels (first at row {first})")
-    try:
-        classes, codes = np.unique(values, return_inverse=True)
-    except TypeError:
-        raise ValueError("y labels must be mutually comparable (e.g. all strings or all numbers)") from None
+    labeled, codes, classes = encode_labels(values, n)
+    if not labeled.all():
+        first = int(np.flatnonzero(~labeled)[0])
+        raise ValueError(f"simulate needs every row labeled; y has {int((~labeled).sum())} missing labels (first at row {first})")
     if len(classes) < 2:
         raise ValueError(f"y has a single class ({classes[0]!r}); need at least two")
-    return classes, codes.astype(np.int64).reshape(-1)
+    return classes, codes
 
 
 def _check_strategies(strategies: Any) -> tuple[tuple[Any, ...], tuple[str, ...]]:

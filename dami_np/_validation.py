@@ -25,6 +25,8 @@ __all__ = [
     "check_array",
     "check_labels",
     "check_random_state",
+    "model_seed",
+    "random_state_value",
     "column_label",
     "not_fitted_error",
     "feature_names",
@@ -327,26 +329,43 @@ def _first_missing(arr: np.ndarray) -> int | None:
     return None
 
 
-def check_random_state(seed: Any) -> np.random.Generator:
-    """Return a ``np.random.Generator`` for ``seed``.
-
-    ``None`` gives fresh OS entropy; an int >= 0 or a ``SeedSequence`` a reproducible
-    generator; a ``Generator`` is returned unchanged (so it is consumed); a legacy
-    ``np.random.RandomState`` (what scikit-learn also accepts) seeds a new generator with
-    draws from it (so it is consumed too, and the same fresh ``RandomState(s)`` gives the
-    same result).  Anything else is a ``ValueError`` saying what is accepted.
+def random_state_value(seed: Any) -> int | np.random.Generator | None:
+    """The one ``random_state`` rule of the library (``MLPClassifier``, ``select``, ``query``):
+    ``None`` (fresh OS entropy) or an int >= 0 are kept as they are; a ``Generator`` is kept (and
+    consumed by its user); a ``SeedSequence`` becomes its generator; a legacy
+    ``np.random.RandomState`` (what scikit-learn also accepts) seeds a new generator with draws
+    from it (so it is consumed, and the same fresh ``RandomState(s)`` gives the same result).
+    Anything else is a ``ValueError`` saying what is accepted.
     """
-    if isinstance(seed, np.random.Generator):
+    if seed is None or isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or isinstance(seed, np.random.SeedSequence):
+    if isinstance(seed, np.random.SeedSequence):
         return np.random.default_rng(seed)
     if isinstance(seed, np.random.RandomState):
         return np.random.default_rng(seed.randint(0, 2**31 - 1, size=4).tolist())
     if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
         if seed < 0:
             raise ValueError(f"random_state must be a non-negative int, got {seed}")
-        return np.random.default_rng(int(seed))
+        return int(seed)
     raise ValueError(
         "random_state must be None, a non-negative int, a numpy RandomState, SeedSequence or Generator; "
         f"got {seed!r} ({type(seed).__name__})"
     )
+
+
+def check_random_state(seed: Any) -> np.random.Generator:
+    """A ``np.random.Generator`` for ``seed`` (accepted values: ``random_state_value``)."""
+    return np.random.default_rng(random_state_value(seed))
+
+
+def model_seed(random_state: int | np.random.Generator | None) -> int | None:
+    """Seed of a round's model, derived from the round's ``random_state`` (a value of
+    ``random_state_value``), independent of the strategy's generator."""
+    if random_state is None:
+        return None
+    if isinstance(random_state, np.random.Generator):
+        seed_seq = getattr(random_state.bit_generator, "seed_seq", None)
+        if seed_seq is not None:
+            return int(seed_seq.generate_state(1)[0])
+        return int(random_state.integers(2**32))
+    return int(np.random.SeedSequence([int(random_state), 0x4D4C50]).generate_state(1)[0])

@@ -281,16 +281,10 @@ def status(
     history : the agreements of the earlier rounds (oldest first); this round's is appended.
     params : ``MLPClassifier`` parameters of the cross-validated model (default: ``model``'s).
     """
-    from .strategies._context import encode_labels
+    from ._fit_table import prepare_table
 
-    n = int(np.shape(X)[0])
-    labeled, codes, classes = encode_labels(y, n)
-    if preprocess:
-        from ._preprocess import TabularPreprocessor
-
-        matrix = TabularPreprocessor().fit_transform(X)
-    else:
-        matrix = np.asarray(X, dtype=np.float64)
+    table = prepare_table(X, y, preprocess=bool(preprocess), require_unlabeled=False)
+    matrix, labeled, codes, classes = table.matrix, table.labeled, table.codes, table.classes
     return status_from_matrix(matrix, labeled, codes, classes, model=model, model_on_codes=False,
                               previous_predictions=previous_predictions, history=history, params=params,
                               random_state=random_state, folds=folds, coverage=coverage)
@@ -303,8 +297,6 @@ def status_from_matrix(
 ) -> Status:
     """``status`` on an encoded matrix, label codes (-1 = unlabeled) and the labels of the codes;
     ``model_on_codes``: the model predicts codes (as ``select``'s models do), not labels."""
-    from .strategies._context import model_seed
-
     labeled = np.asarray(labeled, dtype=bool)
     labels = np.asarray(classes, dtype=object)
     counts = np.bincount(codes[labeled], minlength=len(labels)) if labeled.any() else np.zeros(len(labels), int)
@@ -314,10 +306,9 @@ def status_from_matrix(
         out.notes.append("no model yet: fewer than two labeled classes")
         return out
     if model is None:
-        from ._mlp import MLPClassifier
+        from ._fit_table import fit_model
 
-        model = MLPClassifier(**{**(params or {}), "random_state": model_seed(random_state)})
-        model.fit(matrix[labeled], codes[labeled])
+        model = fit_model(matrix[labeled], codes[labeled], params=params, random_state=random_state)
         model_on_codes = True
     cv = cv_accuracy(matrix[labeled], codes[labeled], params=params if params is not None else _params(model),
                      folds=folds, random_state=random_state)

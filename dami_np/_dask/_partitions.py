@@ -108,7 +108,7 @@ def _join(pieces: list[tuple[np.ndarray, int, int]], width: int) -> np.ndarray:
 def load_table(client: Any, X: Any, y: Any, *, preprocess: bool, max_categories: int = 100) -> Table:
     """Persist ``X`` (a dask DataFrame), find the labeled rows of ``y`` (a dask Series aligned with
     ``X``, a column name of ``X``, or an array of one label per row) and build the feature matrices."""
-    from ..strategies._context import encode_labels
+    from .._labels import encode_labels
 
     if isinstance(y, str):
         if y not in X.columns:

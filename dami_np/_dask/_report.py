@@ -54,7 +54,8 @@ def _in_order(table: Table, ranges: list[tuple[int, int]], futures_for: Any, row
 
 
 def report(table: Table, context: Any, selection: Selection, name: str) -> pd.DataFrame:
-    from .._select import _COLD_START_NOTE, REPORT_SPACE, _explanations, _labels, _network
+    from .._round_report import COLD_START_NOTE as _COLD_START_NOTE, REPORT_SPACE
+    from .._round_report import explanations as _explanations, model_labels as _labels, relu_network as _network
     from ..strategies import pick_time_distances
     from ..strategies._representations import DamiRepresentation
     from ._round import _broadcast, _pattern_chunks, _gather_rows, RoundInfo

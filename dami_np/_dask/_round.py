@@ -83,9 +83,10 @@ def run_round(
     """Validate like ``dami_np.select``, then run the round on the cluster: (table, context, selection, name)."""
     import time
 
-    from .._select import _resolve, check_round_arguments
+    from .._fit_table import fit_model, is_fitted
+    from .._round import check_round_arguments, resolve_strategy as _resolve
     from ..strategies import _base
-    from ..strategies._context import QueryContext, is_fitted, model_seed
+    from ..strategies import QueryContext
 
     global LAST_ROUND
     info = RoundInfo()
@@ -123,9 +124,12 @@ def run_round(
         )
     if budget > table.n_unlabeled:
         raise ValueError(f"budget ({budget}) exceeds the number of unlabeled rows ({table.n_unlabeled})")
+    if not fitted and np.unique(table.codes).size >= 2:  # the round's model, by the library's one recipe
+        model = fit_model(table.labeled_X, table.codes, model=model, random_state=random_state)
     context = QueryContext(
-        table.labeled_X, np.ones(table.labeled_rows.size, dtype=bool), table.codes, table.classes, model=model,
-        model_seed=model_seed(random_state), preprocessor=table.preprocessor, feature_names=table.feature_names,
+        table.labeled_X, np.ones(table.labeled_rows.size, dtype=bool), table.codes, table.classes,
+        model=model if is_fitted(model) else None, fitted_on_codes=not fitted, preprocessor=table.preprocessor,
+        feature_names=table.feature_names,
     )
     rng = np.random.default_rng(random_state)
     if _base.needs_model(func) and not context.has_model:

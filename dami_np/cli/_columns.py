@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -214,13 +215,20 @@ def _decorated_number_warning(text: pd.Series, name: str, source: str) -> None:
              "category; remove the signs and thousands separators to use them as numbers")
 
 
-def check_features(X: pd.DataFrame, source: str) -> None:
-    """Fit the preprocessor once up front, so that every unusable column is one CLI error line
-    before any work (and before any warning is printed)."""
+class CheckedFeatures(NamedTuple):
+    """The feature columns of a round and their preprocessing, fit once (by ``check_features``)."""
+
+    frame: pd.DataFrame
+    preprocessor: Any
+
+
+def check_features(X: pd.DataFrame, source: str) -> CheckedFeatures:
+    """Fit the round's preprocessor up front, so that every unusable column is one CLI error line
+    before any work (and before any warning is printed); the round then uses this fit."""
     from .._preprocess import TabularPreprocessor, UnusableColumnsError
 
     try:
-        TabularPreprocessor().fit(X)
+        return CheckedFeatures(X, TabularPreprocessor().fit(X))
     except UnusableColumnsError as error:
         raise CliError(unusable_columns_message(error, source)) from None
 

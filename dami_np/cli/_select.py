@@ -11,6 +11,7 @@ import pandas as pd
 from . import DEFAULT_SELECT_STRATEGY
 from ._columns import (
     REPORT_COLUMNS,
+    CheckedFeatures,
     check_features,
     check_ids,
     check_labels,
@@ -20,12 +21,11 @@ from ._columns import (
     report_id_name,
     require_column,
     split_names,
-    unusable_columns_message,
 )
 from ._console import note, release
 from ._errors import CliError
-from ._table_reader import blank_cells, parse_separator, read_table
-from ._table_writer import prepare_output, write_frame
+from ._table_reader import blank_rows, parse_separator, read_table
+from ._table_writer import frame_item, prepare_output, write_frame
 
 
 def run_select(args: argparse.Namespace) -> int:
@@ -33,7 +33,8 @@ def run_select(args: argparse.Namespace) -> int:
     if args.budget <= 0:
         raise CliError(f"--budget must be a positive number of rows, got {args.budget}")
     check_seed(args.seed)
-    target = prepare_output(args.out, args.format, inputs=(args.table,))
+    target = prepare_output(args.out, args.format,
+                            inputs=(args.table,) + ((args.model,) if getattr(args, "model", None) else ()))
     if getattr(args, "dask", None):
         return _run_dask(args, target)
     plan = _workflow_plan(args, target)
@@ -60,11 +61,14 @@ def run_select(args: argparse.Namespace) -> int:
         na_values=na_values,
         plan=plan,
     )
-    write_frame(report, target)
+    out_item = frame_item(report, target) if plan is not None else None  # H24: --out, sheet, model: one group
+    if out_item is None:
+        write_frame(report, target)
+    if plan is not None:
+        plan.finish(table.frame, table.rows, report, label=args.label, id_column=args.id, source=table.source,
+                    extra_items=[out_item] if out_item is not None else [])
     if target.path is not None:
         note(f"wrote {len(report)} picks to {target.shown}")
-    if plan is not None:
-        plan.finish(table.frame, table.rows, report, label=args.label, id_column=args.id, source=table.source)
     return 0
 
 
@@ -147,7 +151,7 @@ def pick_from_frame(
     chosen = feature_columns(columns, label=label, id_column=id_column, features=features, exclude=exclude,
                              source=source)
     y = label_series(frame[label], na_values)
-    hollow = blank_cells(frame[chosen]).all(axis=1).to_numpy(dtype=bool) & y.isna().to_numpy(dtype=bool)
+    hollow = blank_rows(frame[chosen]) & y.isna().to_numpy(dtype=bool)
     if hollow.any() and not hollow.all():  # an unlabeled row without any feature value says nothing
         note(f"{source}: {int(hollow.sum())} unlabeled row(s) have no feature value (data row(s) "
              f"{', '.join(str(int(r)) for r in rows[hollow][:5])}{', ...' if hollow.sum() > 5 else ''}); "
@@ -168,9 +172,9 @@ def pick_from_frame(
     identifier_warnings(frame, chosen, source, identifiers=features is None)
     X = frame[chosen].set_axis(pd.Index(rows), axis=0)  # errors name rows as numbered in the file
     y = y.set_axis(pd.Index(rows))
-    check_features(X, source)
+    features = check_features(X, source)  # the round's one preprocessor fit
     release()  # every check passed: print the held notes and warnings, then work
-    table = (plan.select if plan is not None else _select)(X, y, budget, strategy, seed, source)  # type: ignore[attr-defined]
+    table = (plan.select if plan is not None else _select)(features, y, budget, strategy, seed, source)  # type: ignore[attr-defined]
     positions = table["row"].to_numpy(dtype=np.int64)
     report = pd.DataFrame({"row": rows[positions]})
     if id_column is not None:
@@ -184,12 +188,10 @@ def pick_from_frame(
     return report
 
 
-def _select(X: pd.DataFrame, y: pd.Series, budget: int, strategy: str, seed: int, source: str) -> pd.DataFrame:
-    """One round through ``dami_np.select``; every column problem reported at once, CLI-style."""
-    import dami_np
-    from .._preprocess import UnusableColumnsError
+def _select(features: CheckedFeatures, y: pd.Series, budget: int, strategy: str, seed: int, source: str) -> pd.DataFrame:
+    """One round (``run_round``, as ``dami_np.select`` runs it) on the checked features and their
+    preprocessing; its report."""
+    from .._round import run_round
 
-    try:
-        return dami_np.select(X, y, budget, strategy=strategy, random_state=seed)
-    except UnusableColumnsError as error:
-        raise CliError(unusable_columns_message(error, source)) from None
+    done = run_round(features.frame, y, budget, strategy, random_state=seed, preprocessor=features.preprocessor)
+    return done.report()

@@ -67,10 +67,10 @@ def run_status(args: argparse.Namespace) -> int:
     chosen = chosen_features(columns, label=args.label, id_column=id_column, features=args.features,
                              exclude=args.exclude, saved=saved, source=table.source, model_path=args.model)
     y = label_series(frame[args.label], na_values)
-    check_features(frame[chosen], table.source)
+    checked = check_features(frame[chosen], table.source)
     audit = _audit_positions(round_model, frame, table.rows, id_column, args.model, table.source)
     release()
-    result = status_for_table(frame[chosen], y, round_model, int(args.seed))
+    result = status_for_table(checked.frame, y, round_model, int(args.seed), checked.preprocessor)
     if audit is not None:
         _add_audit(result, args.model, frame[chosen].iloc[audit], y.iloc[audit])
     lines = list(round_model.notes) + result.lines()

@@ -1,10 +1,10 @@
 """Labeling across rounds on the command line: sheets, saved models, warm starts and the status.
 
 ``dami select`` with ``--sheet``, ``--save-model``, ``--model`` or ``--refit`` goes through a
-``SelectPlan``: every output is checked before any work, the round's model is trained through
-``dami_np.select`` itself (a ``_RoundTemplate`` is the unfitted model ``select`` copies and fits,
-so the picks are those of a plain ``select`` call with the same model), and the sheet, its
-labeling config and the model file are written together (temporary files, then renames).
+``SelectPlan``: every output is checked before any work, the round runs through
+``dami_np._round.run_round`` (the picks are those of a plain ``select`` call; the plan keeps the
+round's model and preprocessing, fit once), and the sheet, its labeling config and the model file
+are written together (temporary files, then renames).
 
 With ``--model FILE``: the columns the model was trained on must be features of the table; the
 round warm-starts from the saved weights (and Adam state) when the table encodes exactly as it
@@ -16,7 +16,6 @@ picks as a run without ``--model`` (for default parameters).
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import stat
 import sys
@@ -35,22 +34,6 @@ SHEET_FORMATS = ("table", "label-studio")
 
 
 # ---------------------------------------------------------------------- the round's model
-class _RoundTemplate:
-    """What ``dami_np.select`` takes as an unfitted model: its ``fit`` trains the round's model
-    (cold, or warm from a saved one) and keeps it; ``select``'s copy of it is itself."""
-
-    def __init__(self, make: Any) -> None:
-        self._make = make
-        self.fitted: Any = None
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _RoundTemplate:
-        return self
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> Any:
-        self.fitted = self._make(X, y)
-        return self.fitted
-
-
 @dataclass
 class RoundModel:
     """The model side of a round: the saved model of the previous round (``--model``), if any."""
@@ -100,41 +83,14 @@ class RoundModel:
         except ValueError as error:
             raise CliError(str(error)) from None
 
-    def template(self, X: pd.DataFrame, classes: np.ndarray, seed: int, preprocessor: Any) -> _RoundTemplate:
-        """The template ``select`` fits: warm from the saved model when exact, else cold."""
-        from .._mlp import MLPClassifier
-        from ..strategies._context import model_seed
+    @property
+    def warm_source(self) -> Any:
+        """The saved model the round may warm-start from (None with ``--refit`` or without ``--model``)."""
+        return None if self.saved is None or self.refit else self.saved
 
-        random_state = model_seed(seed)
-        params = self.params
-        self.warm = False
-        if self.saved is not None and not self.refit:
-            reason = self._warm_blocker(X, classes, preprocessor)
-            if reason is None:
-                model = copy.deepcopy(self.saved.model)
-                model.classes_ = np.arange(len(classes), dtype=np.int64)  # select fits on label codes
-                model.set_params(warm_start=True, random_state=random_state)
-                self.warm = True
-                return _RoundTemplate(lambda Xf, yf: model.fit(Xf, yf))
-            self.notes.append(f"{reason}: trained from scratch (as with --refit)")
-        return _RoundTemplate(lambda Xf, yf: MLPClassifier(**params, random_state=random_state).fit(Xf, yf))
-
-    def _warm_blocker(self, X: pd.DataFrame, classes: np.ndarray, preprocessor: Any) -> str | None:
-        from .._model_io import same_preprocessing
-
-        saved = self.saved
-        if list(saved.columns) != [str(c) for c in X.columns]:
-            return f"the feature columns differ from those --model {self.path} was trained on"
-        if not same_preprocessing(saved.preprocessor, preprocessor):
-            return (f"the table's columns encode differently than when --model {self.path} was saved "
-                    "(rows or values changed)")
-        trained = [str(c) for c in saved.model.classes_]
-        now = [str(c) for c in classes]
-        if trained != now:
-            new = [c for c in now if c not in trained]
-            what = f"new class(es) {', '.join(repr(c) for c in new[:5])}" if new else "the classes changed"
-            return f"{what} since --model {self.path} was saved"
-        return None
+    @property
+    def shown(self) -> str:
+        return f"--model {self.path}"
 
     def previous_predictions(self, X: pd.DataFrame) -> np.ndarray | None:
         """The saved model's predicted labels for every row of ``X`` (None without a model)."""
@@ -217,6 +173,7 @@ class SelectPlan:
         self.round = RoundModel.from_args(args.model, bool(args.refit))
         self.model: Any = None
         self.preprocessor: Any = None
+        self.context: Any = None
         self.classes: np.ndarray | None = None
         self.previous: np.ndarray | None = None
         self.X: pd.DataFrame | None = None
@@ -267,28 +224,26 @@ class SelectPlan:
             except ValueError as error:
                 raise CliError(str(error)) from None
 
-    def select(self, X: pd.DataFrame, y: pd.Series, budget: int, strategy: str, seed: int, source: str) -> pd.DataFrame:
-        """One round through ``dami_np.select`` with this round's model (see the module docstring)."""
-        import dami_np
-        from .._preprocess import TabularPreprocessor
-        from ..strategies._context import encode_labels
+    def select(self, features: Any, y: pd.Series, budget: int, strategy: str, seed: int, source: str) -> pd.DataFrame:
+        """One round (``run_round``) on the checked features (``_columns.CheckedFeatures``: the
+        table and its preprocessing, fit once), warm-started from ``--model`` when exact."""
+        from .._round import run_round
 
+        X = features.frame
         self.round.check_columns([str(c) for c in X.columns])
         from ._audit import check_pool
 
         check_pool(self.audit_n, y, budget)
-        _, _, classes = encode_labels(y, len(y))
-        preprocessor = TabularPreprocessor().fit(X)
-        template = self.round.template(X, classes, seed, preprocessor)
         self.previous = self.round.previous_predictions(X)
-        table = dami_np.select(X, y, budget, strategy=strategy, model=template, random_state=seed)
-        for text in self.round.notes:
+        done = run_round(X, y, budget, strategy, random_state=seed, preprocessor=features.preprocessor,
+                         warm=self.round.warm_source, warm_name=self.round.shown, params=self.round.params)
+        for text in done.notes + tuple(self.round.notes):
             note(text)
-        self.model = template.fitted
-        self.preprocessor = preprocessor
-        self.classes = classes
+        self.round.warm = done.warm
+        self.model, self.preprocessor, self.classes = done.model, done.preprocessor, done.classes
+        self.context = done.context
         self.X, self.y = X, y
-        return table
+        return done.report()
 
     def finish(self, frame: pd.DataFrame, rows: np.ndarray, report: pd.DataFrame, *, label: str,
                id_column: str | None, source: str) -> None:
@@ -369,7 +324,7 @@ class SelectPlan:
         unlabeled = self.y.isna().to_numpy(dtype=bool)
         if not unlabeled.any():
             return history
-        matrix = self.preprocessor.transform(self.X)
+        matrix = self.context.X
         now = np.asarray(self.classes, dtype=object)[np.asarray(self.model.predict(matrix[unlabeled]), dtype=np.int64)]
         return history + [agreement([str(v) for v in now], [str(v) for v in self.previous[unlabeled]])]
 
@@ -378,12 +333,11 @@ class SelectPlan:
 
     def _status(self) -> Any:
         from ..stopping import status_from_matrix
-        from ..strategies._context import encode_labels
 
         if self.X is None or self.y is None:
             return None
-        labeled, codes, classes = encode_labels(self.y, len(self.y))
-        matrix = self.preprocessor.transform(self.X)
+        context = self.context  # the round's matrix and label codes
+        matrix, labeled, codes, classes = context.X, context.labeled, context.y, context.classes
         params = self.model.get_params() if self.model is not None else self.round.params
         params = {k: v for k, v in params.items() if k not in ("random_state", "warm_start")}
         return status_from_matrix(matrix, labeled, codes, classes, model=self.model, model_on_codes=True,
@@ -397,21 +351,19 @@ def _config_path(sheet: Path) -> Path:
     return sheet.with_name(stem + ".config.xml")
 
 
-def status_for_table(X: pd.DataFrame, y: pd.Series, round_model: RoundModel, seed: int) -> Any:
-    """The status of a table (``dami status``): this round's model as ``select`` would train it."""
-    from .._preprocess import TabularPreprocessor
+def status_for_table(X: pd.DataFrame, y: pd.Series, round_model: RoundModel, seed: int,
+                     preprocessor: Any = None) -> Any:
+    """The status of a table (``dami status``): this round's model as ``select`` would train it
+    (``preprocessor``: one already fit on ``X``, e.g. by ``check_features``)."""
+    from .._fit_table import fit_table
     from ..stopping import status_from_matrix
-    from ..strategies._context import encode_labels
 
     round_model.check_columns([str(c) for c in X.columns])
-    labeled, codes, classes = encode_labels(y, len(y))
-    preprocessor = TabularPreprocessor().fit(X)
-    matrix = preprocessor.transform(X)
     previous = round_model.previous_predictions(X)
-    model = None
-    if len(classes) >= 2:
-        template = round_model.template(X, classes, seed, preprocessor)
-        model = template.fit(matrix[labeled], codes[labeled])
+    table = fit_table(X, y, random_state=seed, params=round_model.params, preprocessor=preprocessor,
+                      warm=round_model.warm_source, warm_name=round_model.shown)
+    round_model.notes.extend(table.notes)
+    matrix, labeled, codes, classes, model = table.matrix, table.labeled, table.codes, table.classes, table.model
     params = {k: v for k, v in (round_model.params or {}).items() if k not in ("random_state", "warm_start")}
     return status_from_matrix(matrix, labeled, codes, classes, model=model, model_on_codes=True,
                               previous_predictions=previous, history=round_model.history,

@@ -55,12 +55,12 @@ from ._kmedoids import dami_kmedoids
 from ._pick_distances import pick_time_distances
 from ._random import random
 from ._representations import DamiRepresentation, group_ids
-from ._selection import Selection
+from ._selection import Selection, as_selection
 from ._uncertainty import entropy, least_confidence, lowest_first, margin, margins, unlabeled_proba
 
 
 __all__ = [
-    "Strategy", "Selection", "QueryContext", "register", "get", "available", "needs_model", "option_names", "make_context",
+    "Strategy", "Selection", "as_selection", "QueryContext", "register", "get", "available", "needs_model", "option_names", "make_context",
     "random", "least_confidence", "margin", "entropy", "coreset", "kcenter_input", "badge",
     "dami", "dami_nobias", "dami_predicted", "cold_start",
     "boundary", "dami_margin", "dami_boundary", "boundary_distances",

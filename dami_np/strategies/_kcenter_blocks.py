@@ -115,7 +115,7 @@ def sq_dists_to(points: np.ndarray, center: np.ndarray) -> np.ndarray:
 
 
 def _nearest(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    from .. import kernels
+    import dami_np.kernels as kernels
 
     return np.asarray(kernels.nearest_sq_distances(as_f64(points), centers)[0], dtype=np.float64)
 

@@ -38,7 +38,7 @@ def kcenter(points: np.ndarray, centers: np.ndarray, k: int) -> np.ndarray:
 
 def kcenter_radii(points: np.ndarray, centers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Picks and Euclidean radii of ``kernels.kcenter_greedy`` (the kernel owns every tie rule)."""
-    from .. import kernels
+    import dami_np.kernels as kernels
 
     picks, radii = kernels.kcenter_greedy(points, int(k), centers=centers, return_radii=True)
     return np.asarray(picks, dtype=np.int64), np.asarray(radii, dtype=np.float64)

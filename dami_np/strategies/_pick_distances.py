@@ -31,7 +31,7 @@ def pick_time_distances(centers: np.ndarray, picked: np.ndarray) -> np.ndarray:
     origin = centers.mean(axis=0) if centers.shape[0] else picked[0].copy()
     picked = picked - origin
     if centers.shape[0]:
-        from .. import kernels
+        import dami_np.kernels as kernels
 
         best = np.asarray(kernels.nearest_sq_distances(picked, centers - origin)[0], dtype=np.float64).copy()
     _within_prefix(picked, 0, k, best)
@@ -44,7 +44,7 @@ _LEAF_PICKS = 2048
 
 def _within_prefix(points: np.ndarray, lo: int, hi: int, best: np.ndarray) -> None:
     """``best[i] = min(best[i], min_{lo <= j < i} |p_i - p_j|^2)`` for ``lo <= i < hi``."""
-    from .. import kernels
+    import dami_np.kernels as kernels
 
     if hi - lo <= 1:
         return

@@ -329,7 +329,7 @@ def _buffer(work: dict[str, np.ndarray], name: str, shape: tuple[int, ...], dtyp
 
 def _threads() -> int:
     """Threads for batches of rows: the kernels' setting (all cores unless set lower)."""
-    from .. import kernels
+    import dami_np.kernels as kernels
 
     return max(1, int(kernels.get_num_threads()))
 

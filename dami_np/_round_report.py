@@ -1,0 +1,101 @@
+"""The report of a round: one row per pick, what the strategy knew and what the model says.
+
+``round_report`` renders a round (``Round.report()``, so ``dami_np.query`` never pays for it):
+``row``, ``pick``, ``distance``, ``predicted``, ``probability``, ``explanation`` and ``score``.
+The report's ``distance`` is the distance a pick had to its nearest center (labeled rows and
+earlier picks) when it was picked: the K-Center radius the kernel returned for K-Center
+strategies (``dami``, ``dami_margin``, ``coreset``, ``kcenter_input``, cold start), in the
+strategy's own space; for every other strategy it is measured in one documented space, the DAMI
+representation of the fitted model (flattened ``W(x)`` and ``b(x)`` of all classes).  The Dask
+round reuses its pieces (``relu_network``, ``model_labels``, ``explanations``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._stable_rows import stable_rows
+from .strategies import QueryContext, Selection
+
+__all__ = ["round_report", "relu_network", "model_labels", "report_space_distances", "explanations",
+           "REPORT_COLUMNS", "REPORT_SPACE", "COLD_START_NOTE"]
+
+REPORT_COLUMNS = ("row", "pick", "distance", "predicted", "probability", "explanation", "score")
+REPORT_SPACE = "DAMI local linear model (W(x) and b(x), all classes)"
+COLD_START_NOTE = "no model yet (fewer than two labeled classes): picked for input-space coverage"
+_TOP_FEATURES = 3
+
+
+def round_report(context: QueryContext, selection: Selection, strategy_name: str) -> pd.DataFrame:
+    """One row per pick in pick order (see ``dami_np.select``): the picks as the strategy returned them,
+    described by the round's model."""
+    positions = selection.positions
+    k = positions.size
+    table = pd.DataFrame({"row": positions, "pick": np.arange(1, k + 1, dtype=np.int64)})
+    space = selection.space
+    distances = selection.distances
+    cold = not context.has_model
+    model = None if cold else context.model
+    network = None if model is None else relu_network(model)
+    if distances is None and network is not None:
+        distances, space = report_space_distances(context, network, positions), REPORT_SPACE
+    table["distance"] = np.full(k, np.nan) if distances is None else distances
+    if model is None:
+        table["predicted"] = pd.Series([None] * k, dtype=object)
+        table["probability"] = np.nan
+        table["explanation"] = COLD_START_NOTE
+    else:
+        rows = context.X[positions]
+        proba = stable_rows(
+            lambda start, stop: np.asarray(model.predict_proba(context.X[start:stop]), dtype=np.float64),
+            context.n_rows, positions,
+        )
+        best = np.argmax(proba, axis=1)
+        table["predicted"] = model_labels(context, model)[best]
+        table["probability"] = proba[np.arange(k), best]
+        table["explanation"] = explanations(context, network, rows, best) if network is not None else ""
+    table["score"] = np.full(k, np.nan) if selection.scores is None else selection.scores
+    table.attrs.update(
+        strategy=strategy_name, distance_space=space, score_name=selection.score_name, cold_start=cold
+    )
+    return table
+
+
+def relu_network(model: Any) -> Any:
+    """The model's ReLU-MLP view (local linear maps), or None for a model without one."""
+    from ._model_adapter import check_relu_mlp, relu_mlp_view
+
+    try:
+        check_relu_mlp(model, "select")
+    except ValueError:
+        return None
+    return relu_mlp_view(model, needs="select")
+
+
+def model_labels(context: QueryContext, model: Any) -> np.ndarray:
+    """The user's labels of the model's classes (a model fit here is fit on label codes)."""
+    classes = np.asarray(model.classes_)
+    if not context.fitted_on_codes:
+        return classes
+    return np.asarray(context.classes, dtype=object)[classes.astype(np.int64)]
+
+
+def report_space_distances(context: QueryContext, network: Any, positions: np.ndarray) -> np.ndarray:
+    """Pick-time distances in the report space, for strategies that have no distance of their own."""
+    from .strategies import DamiRepresentation, pick_time_distances
+
+    rep = DamiRepresentation(network, context.X, bias=True)
+    labeled = context.labeled_indices
+    points = rep.points_stable(np.concatenate([labeled, positions]))
+    return pick_time_distances(points[: labeled.size], points[labeled.size :])
+
+
+def explanations(context: QueryContext, network: Any, rows: np.ndarray, best: np.ndarray) -> list[str]:
+    from ._explain import explain_rows
+
+    names = context.feature_names
+    sources = context.preprocessor.source_columns_ if context.preprocessor is not None else names
+    return explain_rows(network, rows, best, names, sources, top=_TOP_FEATURES)
