@@ -185,19 +185,13 @@ def _candidate_chunks(table: Table, rows: int) -> list[tuple[int, int]]:
 
 def _scores(x: np.ndarray, labeled_local: np.ndarray, model: Any, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """(keys, local positions) of the unlabeled rows of one chunk; smaller key = picked first."""
-    from ..strategies._uncertainty import margins
+    from ..strategies import uncertainty_keys
 
     keep = np.ones(x.shape[0], dtype=bool)
     keep[labeled_local] = False
     local = np.flatnonzero(keep)
     proba = np.asarray(model.predict_proba(x[local]), dtype=np.float64)
-    if kind == "margin" or kind == "dami_margin":
-        key = margins(proba)
-    elif kind == "entropy":
-        key = (proba * np.log(np.where(proba > 0, proba, 1.0))).sum(axis=1)
-    else:
-        key = proba.max(axis=1)
-    return key, local
+    return uncertainty_keys(proba, "margin" if kind == "dami_margin" else kind), local
 
 
 def _chunk_lowest(x: np.ndarray, labeled_local: np.ndarray, model: Any, kind: str, count: int, start: int) -> tuple[np.ndarray, np.ndarray]:

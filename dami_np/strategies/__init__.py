@@ -56,7 +56,7 @@ from ._pick_distances import pick_time_distances
 from ._random import random
 from ._representations import DamiRepresentation, group_ids
 from ._selection import Selection, as_selection
-from ._uncertainty import entropy, least_confidence, lowest_first, margin, margins, unlabeled_proba
+from ._uncertainty import entropy, least_confidence, lowest_first, margin, margins, uncertainty_keys, unlabeled_proba
 
 
 __all__ = [
@@ -65,7 +65,7 @@ __all__ = [
     "dami", "dami_nobias", "dami_predicted", "cold_start",
     "boundary", "dami_margin", "dami_boundary", "boundary_distances",
     "dami_select", "DamiRepresentation", "group_ids", "kcenter", "grouped_kcenter", "streamed_kcenter",
-    "unlabeled_proba", "margins", "lowest_first", "kcenter_over", "pick_time_distances",
+    "unlabeled_proba", "margins", "lowest_first", "uncertainty_keys", "kcenter_over", "pick_time_distances",
     "kcenter_over_blocks", "BlockSource", "block_bounds", "block_top", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
     "MEMORY_FRACTION", "default_memory_budget",
 ]

@@ -13,7 +13,7 @@ from ._base import register
 from ._context import QueryContext
 from ._selection import Selection
 
-__all__ = ["least_confidence", "margin", "entropy", "unlabeled_proba", "margins", "lowest_first"]
+__all__ = ["least_confidence", "margin", "entropy", "unlabeled_proba", "margins", "lowest_first", "uncertainty_keys"]
 
 
 def unlabeled_proba(context: QueryContext) -> np.ndarray:
@@ -35,6 +35,19 @@ def margins(proba: np.ndarray) -> np.ndarray:
     return top2[:, 1] - top2[:, 0]
 
 
+def uncertainty_keys(proba: np.ndarray, kind: str) -> np.ndarray:
+    """Per-row key of an uncertainty strategy, smallest first: ``"margin"`` (the margin),
+    ``"entropy"`` (sum p log p, minus the entropy) or ``"least_confidence"`` (the top
+    probability).  One formula for every path (one machine, Dask blocks)."""
+    if kind == "margin":
+        return margins(proba)
+    if kind == "entropy":
+        return (proba * np.log(np.where(proba > 0, proba, 1.0))).sum(axis=1)
+    if kind == "least_confidence":
+        return proba.max(axis=1)
+    raise ValueError(f"unknown uncertainty kind {kind!r}; one of margin, entropy, least_confidence")
+
+
 def lowest_first(context: QueryContext, key: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Candidate rows with the ``count`` smallest ``key`` values (ties to the lowest row), and those values.
 
@@ -47,21 +60,19 @@ def lowest_first(context: QueryContext, key: np.ndarray, count: int) -> tuple[np
 @register("least_confidence")
 def least_confidence(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """Rows whose most likely class has the lowest probability (score: that probability)."""
-    rows, confidence = lowest_first(context, unlabeled_proba(context).max(axis=1), budget)
+    rows, confidence = lowest_first(context, uncertainty_keys(unlabeled_proba(context), "least_confidence"), budget)
     return Selection(rows, scores=confidence, score_name="confidence")
 
 
 @register("margin")
 def margin(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """Rows with the smallest gap between the two most likely classes (score: the margin)."""
-    rows, gap = lowest_first(context, margins(unlabeled_proba(context)), budget)
+    rows, gap = lowest_first(context, uncertainty_keys(unlabeled_proba(context), "margin"), budget)
     return Selection(rows, scores=gap, score_name="margin")
 
 
 @register("entropy")
 def entropy(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """Rows with the highest entropy of the predicted class distribution (score: the entropy)."""
-    proba = unlabeled_proba(context)
-    plogp = proba * np.log(np.where(proba > 0, proba, 1.0))
-    rows, neg_entropy = lowest_first(context, plogp.sum(axis=1), budget)  # sum p log p = -entropy
+    rows, neg_entropy = lowest_first(context, uncertainty_keys(unlabeled_proba(context), "entropy"), budget)
     return Selection(rows, scores=-neg_entropy, score_name="entropy")
