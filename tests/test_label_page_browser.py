@@ -139,3 +139,24 @@ def test_two_tabs_do_not_write_one_card_twice(page, browser):
     assert "already answered" in message
     assert page.labels_on_disk()[row] == "M"
     wait_for(browser, lambda: current_row(browser) != row)  # the page caught up with the other tab
+
+
+def test_three_batches_end_with_exactly_the_answers_and_a_saved_model(page, browser):
+    from dami_np._model_io import load_model
+
+    before = page.labels_on_disk()
+    browser.get(f"http://127.0.0.1:{page.port}/")
+    answers: dict[int, str] = {}
+    for batch in (1, 2, 3):
+        wait_for(browser, lambda: f"batch {batch}:" in browser.find_element(By.ID, "progress").text, 120)
+        for _ in range(3):
+            row = current_row(browser)
+            label = "B" if len(answers) % 3 else "M"
+            answers[row] = label
+            press(browser, "1" if label == "B" else "2")
+            wait_for(browser, lambda: not browser.find_element(By.ID, "card").is_displayed()
+                     or current_row(browser) != row)
+    wait_for(browser, lambda: "batch 4:" in browser.find_element(By.ID, "progress").text, 120)
+    assert page.labels_on_disk() == {**before, **answers} and len(answers) == 9
+    saved = load_model(page.table.parent / "labels.npz")
+    assert saved.info["n_labeled"] == len(before) + 9

@@ -135,6 +135,9 @@ function renderCard(card) {
   const hidden = card.values.length - shown.length;
   $("more").hidden = card.values.length <= 3 && !showAll;
   $("more").textContent = showAll ? "show the top columns only" : `show all ${card.values.length} columns (${hidden} more)`;
+  $("why").textContent = card.predicted === null ? "" :
+    `Why ${card.predicted}: the columns this row's local linear model weighs most, as the change in ` +
+    `${card.predicted}'s score per standard deviation (blue: towards ${card.predicted}, red: away from it)`;
   renderBars(card.explanation);
   $("classes").replaceChildren(...state.classes.map((c) => {
     const button = el("button", { type: "button" }, c.key ? el("kbd", { textContent: c.key }) : "", " " + c.name);
