@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from dami_np import _local_linear as _ll
 from dami_np._mlp_math import Adam, ParamLayout, Workspace, forward_logits, glorot_init, softmax_inplace
+from dami_np._stratified import stratified_split as _stratified_split
 from dami_np._validation import (
     NotFittedError,
     cast_checked,
@@ -349,6 +350,8 @@ class MLPClassifier:
         early = p["early_stopping"]
         X_val = y_val = None
         if early:
+            if y_idx.shape[0] < 2:
+                raise ValueError(f"early_stopping needs at least 2 rows to hold out a validation set; got {y_idx.shape[0]} rows")
             train_idx, val_idx = _stratified_split(y_idx, p["validation_fraction"], rng)
             X_val, y_val = X[val_idx], y_idx[val_idx]
             X, y_idx = X[train_idx], y_idx[train_idx]
@@ -632,34 +635,3 @@ def _fold_scale(W0: np.ndarray, scale: np.ndarray, names: Any) -> None:
             f"X {column_label(j, names)} is scaled too far from 1 (internal scale 2**{int(np.log2(scale[j]))}) for "
             f"the trained {W0.dtype} weights to be expressed in your units; rescale that column"
         )
-
-
-def _stratified_split(y_idx: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Random (train, validation) index split with per-class quotas (largest remainder).
-
-    Each class keeps at least one training row when possible, so rare classes are
-    not lost; tiny classes simply get no validation rows.
-    """
-    n = y_idx.shape[0]
-    n_val = max(1, int(round(fraction * n)))
-    if n_val >= n:
-        raise ValueError(f"early_stopping needs at least 2 rows to hold out a validation set; got {n} rows")
-    perm = rng.permutation(n)
-    y_perm = y_idx[perm]
-    labels, counts = np.unique(y_perm, return_counts=True)
-    exact = fraction * counts
-    quota = np.minimum(np.floor(exact).astype(np.int64), np.maximum(counts - 1, 0))
-    short = n_val - int(quota.sum())  # >= 0 since sum(floor) <= floor(fraction * n)
-    for k in np.argsort(-(exact - np.floor(exact)), kind="stable"):
-        if short == 0:
-            break
-        if quota[k] < counts[k] - 1:
-            quota[k] += 1
-            short -= 1
-    is_val = np.zeros(n, dtype=bool)
-    for label, q in zip(labels, quota):
-        if q > 0:
-            is_val[np.flatnonzero(y_perm == label)[:q]] = True
-    if short > 0:  # every class is down to one training row: take any remaining rows
-        is_val[np.flatnonzero(~is_val)[:short]] = True
-    return np.sort(perm[~is_val]), np.sort(perm[is_val])

@@ -32,6 +32,7 @@ from ._metrics import accuracy, macro_f1
 from ._preprocess import TabularPreprocessor
 from ._progress import Progress
 from ._simulation_result import SimulationResult
+from ._stratified import allocate as _allocate, stratified_split as _stratified_split
 
 __all__ = ["simulate", "SimulationResult"]
 
@@ -254,35 +255,6 @@ def _check_picks(picks: Any, labeled: np.ndarray, batch: int, name: str) -> np.n
 
 
 # ---------------------------------------------------------------------- split and initial set
-def _allocate(total: int, weights: np.ndarray, caps: np.ndarray) -> np.ndarray:
-    """Split ``total`` over classes in proportion to ``weights`` (largest remainder), at most ``caps``."""
-    weights = np.asarray(weights, dtype=np.float64)
-    caps = np.asarray(caps, dtype=np.int64)
-    total = min(int(total), int(caps.sum()))
-    quota = total * weights / weights.sum()
-    counts = np.minimum(np.floor(quota).astype(np.int64), caps)
-    order = np.lexsort((np.arange(len(weights)), -(quota - counts)))  # largest remainder first, ties by class
-    while counts.sum() < total:
-        for c in order:
-            if counts.sum() < total and counts[c] < caps[c]:
-                counts[c] += 1
-    return counts
-
-
-def _stratified_split(y_codes: np.ndarray, test_size: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted (train, test) positions; per-class test shares as equal as rounding allows,
-    every class keeps at least one training row."""
-    counts = np.bincount(y_codes)
-    n_test = max(1, int(np.floor(test_size * len(y_codes) + 0.5)))
-    per_class = _allocate(n_test, counts, np.maximum(counts - 1, 0))
-    if per_class.sum() == 0:
-        raise ValueError("the test part would be empty: every class has a single row")
-    test_parts = [rng.permutation(np.flatnonzero(y_codes == c))[:m] for c, m in enumerate(per_class)]
-    test = np.sort(np.concatenate(test_parts))
-    train = np.setdiff1d(np.arange(len(y_codes)), test, assume_unique=True)
-    return train, test
-
-
 def _initial_set(y_train: np.ndarray, initial: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted positions of ``initial`` random training rows, stratified over the classes and
     covering at least two classes when ``initial >= 2`` and the training part has two."""

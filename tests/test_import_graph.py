@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 KERNELS = ("dami_np.kernels.",)
 STRATEGIES = ("dami_np.strategies.",)
 MODEL = ("dami_np._mlp", "dami_np._mlp_math", "dami_np._local_linear", "dami_np._model_io", "dami_np._preprocess",
-         "dami_np._labels", "dami_np._fit_table", "dami_np._validation", "dami_np._model_adapter")
+         "dami_np._labels", "dami_np._stratified", "dami_np._fit_table", "dami_np._validation",
+         "dami_np._model_adapter")
 ROUND = ("dami_np._round", "dami_np._round_report", "dami_np._select", "dami_np._simulate")
 CLI = ("dami_np.cli.",)
 DASK = ("dami_np._dask.",)

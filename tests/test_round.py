@@ -138,3 +138,17 @@ def test_merge_status_and_select_train_the_same_model(tmp_path, capsys):
     saved = dami_np._model_io.load_model(tmp_path / "a.npz")
     for w_saved, w_fit in zip(saved.model.coefs_, table.model.coefs_):
         np.testing.assert_array_equal(w_saved, w_fit)
+
+
+def test_one_label_encoder_and_one_stratified_split():
+    """simulate encodes labels with the round's encoder (so mixed-type labels work as in select)
+    and holds out its test part with the split MLPClassifier's early stopping uses."""
+    from dami_np import _mlp, _simulate
+    from dami_np._labels import encode_labels
+
+    y = np.array(["b", 1, "a", 1, "b"], dtype=object)
+    classes, codes = _simulate._encode_y(y, 5)
+    _, expected_codes, expected_classes = encode_labels(y, 5)
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert list(classes) == list(expected_classes)
+    assert _mlp._stratified_split is _simulate._stratified_split
