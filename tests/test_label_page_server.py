@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from dami_np import datasets
-from dami_np.label_page import LabelSession
-from dami_np.label_page._server import LabelServer
-from dami_np.label_page._session import SessionConfig
-from dami_np.label_page._table_labels import TableOptions
+from dami_np.cli.label_page import LabelSession
+from dami_np.cli.label_page._server import LabelServer
+from dami_np.cli.label_page._session import SessionConfig
+from dami_np.cli.label_page._table_labels import TableOptions
 
 BUDGET = 3
 
@@ -40,10 +40,11 @@ def make_table(path: Path, rows: int = 120) -> Path:
 class Page:
     """A running server on a fresh table, and small helpers to talk to it."""
 
-    def __init__(self, folder: Path, *, host: str = "127.0.0.1", save_model: Path | None = None) -> None:
-        self.table = make_table(folder / "table.csv")
+    def __init__(self, folder: Path, *, host: str = "127.0.0.1", save_model: Path | None = None,
+                 table: Path | None = None, id_column: str | None = None) -> None:
+        self.table = table or make_table(folder / "table.csv")
         self.original = self.table.read_bytes()
-        self.session = LabelSession(TableOptions(str(self.table), "class"),
+        self.session = LabelSession(TableOptions(str(self.table), "class", id_column=id_column),
                                     SessionConfig(budget=BUDGET, save_model=str(save_model) if save_model else None))
         self.server = LabelServer(host, 0, self.session)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -241,7 +242,8 @@ def test_command_errors_are_one_line_exit_2(tmp_path):
                  (["label", str(table), "--label", "nope", "--port", "0"], "nope"),
                  (["label", str(tmp_path / "missing.csv"), "--label", "class"], "no such file"),
                  (["label", str(table), "--label", "class", "--budget", "0"], "--budget"),
-                 (["label", "-", "--label", "class"], "must be a file")]
+                 (["label", "-", "--label", "class"], "must be a file"),
+                 (["label", str(table), "--label", "class", "--model", str(table)], str(table))]
         for args, text in cases:
             process = _dami(*args)
             out, err = process.communicate(timeout=60)
@@ -263,3 +265,49 @@ def test_ctrl_c_and_sigterm_stop_the_server_cleanly(tmp_path, number, code):
     assert process.returncode == code and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # no temporary file left
     assert os.path.getsize(table) == os.path.getsize(make_table(tmp_path / "again.csv"))
+
+
+def test_a_parquet_table_with_an_id_gets_its_answer_and_loses_it_on_undo(tmp_path):
+    import pandas as pd
+
+    pytest.importorskip("pyarrow")
+    frame = pd.read_csv(make_table(tmp_path / "t.csv"))
+    frame.insert(0, "patient", [f"p{i:03d}" for i in range(len(frame))])
+    path = tmp_path / "table.parquet"
+    frame.to_parquet(path, index=False)
+    running = Page(tmp_path, table=path, id_column="patient")
+    try:
+        card = running.state()["cards"][0]
+        assert card["id"] == f"p{card['row']:03d}" and "patient" not in [v["column"] for v in card["values"]]
+        assert running.post("answer", row=card["row"], label="M")[0] == 200
+        labels = pd.read_parquet(path)["class"]
+        assert labels.iloc[card["row"]] == "M" and labels.notna().sum() == frame["class"].notna().sum() + 1
+        assert running.post("undo")[0] == 200
+        pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
+    finally:
+        running.close()
+
+
+def test_an_answer_given_survives_sigterm(tmp_path):
+    table = make_table(tmp_path / "t.csv")
+    process = _dami("label", str(table), "--label", "class", "--port", "0", "--budget", "2")
+    url = process.stdout.readline().split(" at ")[1].split()[0]
+    deadline = time.monotonic() + 120
+    while True:
+        with urllib.request.urlopen(url + "api/state", timeout=30) as response:
+            state = json.loads(response.read())
+        if state["cards"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    row = state["cards"][0]["row"]
+    request = urllib.request.Request(url + "api/answer", data=json.dumps(
+        {"token": state["token"], "row": row, "label": "B"}).encode(),
+        headers={"X-Dami-Page": "1", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    assert process.returncode == 143
+    lines = table.read_text().splitlines()
+    assert lines[row + 1].endswith(",B")
+    assert sum(1 for line in lines[1:] if not line.endswith(",")) == 13

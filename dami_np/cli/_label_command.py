@@ -1,4 +1,4 @@
-"""``dami label TABLE --label COLUMN``: label the picks in a browser page (``dami_np.label_page``).
+"""``dami label TABLE --label COLUMN``: label the picks in a browser page (``dami_np.cli.label_page``).
 
 Everything is checked before the server starts (the table, the label column, the options, the
 port), then the URL is printed; answers are written to TABLE as they are given.  Ctrl-C or
@@ -59,8 +59,8 @@ def add_label(commands: argparse._SubParsersAction, parent: argparse.ArgumentPar
 
 def run_label(args: argparse.Namespace) -> int:
     """Check everything, serve the page until Ctrl-C or SIGTERM."""
-    from ..label_page import LabelSession
-    from ..label_page._server import LabelServer, PortInUseError
+    from .label_page import LabelSession
+    from .label_page._server import LabelServer, PortInUseError
     from ._console import note, release
     from ._errors import CliError
 
@@ -89,8 +89,8 @@ def run_label(args: argparse.Namespace) -> int:
 
 def _checked(args: argparse.Namespace) -> tuple[Any, Any]:
     """The session's options, every argument and the table checked first (one line on failure)."""
-    from ..label_page._session import SessionConfig
-    from ..label_page._table_labels import TableChangedError, TableOptions, read_labels
+    from .label_page._session import SessionConfig
+    from .label_page._table_labels import TableChangedError, TableOptions, read_labels
     from ._columns import feature_columns, split_names
     from ._errors import CliError
     from ._select import check_seed
@@ -108,8 +108,12 @@ def _checked(args: argparse.Namespace) -> tuple[Any, Any]:
     if not os.access(args.table, os.W_OK):
         raise CliError(f"{args.table}: is read-only; the answers are written back to it")
     parse_separator(args.sep)
-    if args.model is not None and not os.path.isfile(args.model):
-        raise CliError(f"--model {args.model}: no such file")
+    if args.model is not None:
+        from ._workflow import RoundModel
+
+        if not os.path.isfile(args.model):
+            raise CliError(f"--model {args.model}: no such file")
+        RoundModel.from_args(args.model, False)  # a file dami select --model would refuse is refused now
     if args.save_model is not None:
         from ._workflow import check_target
 

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ._rounds import Batch, BatchSelector, SelectError, source_column
+from ._cards import Card, make_card
+from ._rounds import Batch, BatchSelector, SelectError
 from ._table_labels import (
     TableChangedError,
     TableLabels,
     TableOptions,
     check_unchanged,
-    display_value,
     fingerprint,
     read_labels,
     write_answer,
@@ -36,7 +36,6 @@ from ._table_labels import (
 
 # 1-9, then letters; s (skip), u (undo) and n (note) are the page's own keys
 CLASS_KEYS = tuple("123456789") + tuple(c for c in string.ascii_lowercase if c not in "sun")
-TOP_COLUMNS = 3
 
 
 class SessionError(Exception):
@@ -45,30 +44,6 @@ class SessionError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-@dataclass
-class Card:
-    """One pick on the page: the row, the model's guess and explanation, and what the user did."""
-
-    data_row: int
-    pick: int
-    predicted: str | None
-    probability: float | None
-    explanation: list[tuple[str, float]]
-    values: list[dict[str, Any]]
-    row_id: str | None = None
-    state: str = "open"  # open | answered | skipped
-    answer: str | None = None
-    note: str = ""
-    by_other: bool = False  # labeled by another program (seen when the table was read again)
-
-    def view(self) -> dict[str, Any]:
-        return {"row": self.data_row, "pick": self.pick, "predicted": self.predicted,
-                "probability": self.probability, "id": self.row_id,
-                "explanation": [{"name": n, "weight": w} for n, w in self.explanation],
-                "values": self.values, "state": self.state, "answer": self.answer, "note": self.note,
-                "by_other": self.by_other}
 
 
 @dataclass
@@ -166,14 +141,16 @@ class LabelSession:
         except (SelectError, TableChangedError, ValueError, OSError) as error:
             with self._lock:
                 self._finish_selection(message=f"picking batch {number} failed: {' '.join(str(error).split())}")
-        except Exception as error:  # noqa: BLE001 - the page must say something, not hang
+        except Exception as error:  # noqa: BLE001 - the page must say something, not hang (CliError included)
             with self._lock:
-                self._finish_selection(message=f"picking batch {number} failed: {type(error).__name__}: {error}")
+                self._finish_selection(message=f"picking batch {number} failed: {_one_line(error)}")
 
     def _finish_selection(self, *, done: bool = False, message: str = "") -> None:
         self.progress.selecting = False
         self.progress.done = done
         self.progress.message = message
+        if self._stopping:
+            return
         if message:
             self._log(message)
         elif done:
@@ -185,7 +162,7 @@ class LabelSession:
         if model_out.exists():
             self._model = str(model_out)
             self._save_model(model_out)
-        cards = [self._card(pick) for pick in batch.picks]
+        cards = [make_card(pick, self.table, self.options) for pick in batch.picks]
         cards = [card for card in cards if card is not None]
         self.progress = _Progress(batch=number, token=uuid.uuid4().hex, cards=cards, status=list(batch.status),
                                   version=self.progress.version)
@@ -195,28 +172,9 @@ class LabelSession:
     def _save_model(self, model_out: Path) -> None:
         if self.config.save_model is None:
             return
-        from ..cli._table_writer import write_files
+        from .._table_writer import write_files
 
         write_files([(Path(self.config.save_model), lambda tmp: shutil.copyfile(model_out, tmp))])
-
-    def _card(self, pick: Any) -> Card | None:
-        position = self.table.position(pick.data_row)
-        if position is None or self.table.labels[position] is not None:
-            return None
-        frame = self.table.frame
-        columns = [str(c) for c in frame.columns]
-        shown = [c for c in columns if c not in (self.options.label, self.options.id_column)]
-        top: list[str] = []
-        for name, _ in pick.explanation:
-            column = source_column(name, shown)
-            if column is not None and column not in top:
-                top.append(column)
-        top = top[:TOP_COLUMNS]
-        ordered = top + [c for c in shown if c not in top]
-        row = frame.iloc[position]
-        values = [{"column": c, "value": display_value(row[c]), "top": c in top} for c in ordered]
-        row_id = display_value(row[self.options.id_column]) if self.options.id_column else None
-        return Card(pick.data_row, pick.pick, pick.predicted, pick.probability, pick.explanation, values, row_id)
 
     # ------------------------------------------------------------------ answers
     def answer(self, token: str, data_row: int, label: str, note: str = "") -> dict[str, Any]:

@@ -76,8 +76,8 @@ def fingerprint(path: str) -> tuple[int, int, str]:
 
 def read_labels(options: TableOptions) -> TableLabels:
     """Read the table as ``dami select`` does; a file changing while read is read again."""
-    from ..cli._columns import label_series, require_column
-    from ..cli._table_reader import parse_separator, read_table
+    from .._columns import label_series, require_column
+    from .._table_reader import parse_separator, read_table
 
     text_columns = (options.label,) + ((options.id_column,) if options.id_column else ())
     for _ in range(3):
@@ -119,9 +119,9 @@ def write_answer(options: TableOptions, data_row: int, answer: str | None,
     """Write one label into the table through ``dami merge``'s ``merge_into_table`` (under its lock, only
     that cell changed); ``answer`` None empties the cell again (undo).  ``expected``: the fingerprint the
     page last saw; checked under the lock, a different file raises ``TableChangedError``."""
-    from .._merge import SheetEntries
-    from ..cli._merge_command import merge_into_table
-    from ..cli._table_reader import parse_separator
+    from ..._merge import SheetEntries
+    from .._merge_command import merge_into_table
+    from .._table_reader import parse_separator
 
     def entries_for(table: Any) -> SheetEntries:
         if expected is not None:
