@@ -152,7 +152,9 @@ def wilson_interval(correct: int, total: int, z: float = _Z95) -> tuple[float, f
     denom = 1.0 + z * z / total
     centre = (p + z * z / (2 * total)) / denom
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if correct <= 0 else max(0.0, centre - half)  # exact ends: 1.0, not 0.9999999999999999
+    hi = 1.0 if correct >= total else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def cv_accuracy(X: np.ndarray, codes: np.ndarray, *, params: dict[str, Any] | None = None, folds: int = 5,

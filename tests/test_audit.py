@@ -14,7 +14,6 @@ import pytest
 import dami_np
 from dami_np import stopping
 from dami_np._preprocess import TabularPreprocessor
-from dami_np.cli import main
 
 from test_predict import make_table, one_error_line, run
 
@@ -41,7 +40,8 @@ def test_audit_rows_join_the_sheet_without_changing_the_picks(tmp_path, capsys):
     assert not set(audit["dami_row"]) & picked and frame["label"].iloc[audit["dami_row"]].isna().all()
     assert audit["dami_predicted"].eq("").all()  # the model's guess is not shown on audit rows
     info = dami_np.load_model(tmp_path / "m.npz").info_
-    assert info["audit"] == {"rows": sorted(audit["dami_row"].tolist()), "ids": audit.sort_values("dami_row")["key"].tolist()}
+    in_order = audit.sort_values("dami_row")
+    assert info["audit"] == {"rows": in_order["dami_row"].tolist(), "ids": in_order["key"].tolist()}
     # label the sheet (picks and audit rows), merge, and ask the status
     sheet["label"] = truth[sheet["dami_row"].to_numpy()]
     sheet.to_csv(tmp_path / "s.csv", index=False)
@@ -53,7 +53,7 @@ def test_audit_rows_join_the_sheet_without_changing_the_picks(tmp_path, capsys):
     assert code == 0, err
     rows = audit["dami_row"].to_numpy()
     expected = np.mean(dami_np.load_model(tmp_path / "m.npz").predict(frame.iloc[rows]) == truth[rows])
-    assert f"audit accuracy (10 of 10 audit rows labeled" in out and f"{expected:.3f} (95% interval" in out
+    assert "audit accuracy (10 of 10 audit rows labeled" in out and f"{expected:.3f} (95% interval" in out
     assert "pessimistic" in out  # the cross-validated number says what it is
 
 
@@ -67,6 +67,9 @@ def test_audit_bad_input_is_one_line(tmp_path, capsys):
     one_error_line(*_round(tmp_path, capsys, "--audit", "79", "--sheet", str(tmp_path / "s.csv"), "--save-model",
                            str(tmp_path / "m.npz")), "80 unlabeled rows")
     assert not (tmp_path / "s.csv").exists() and not (tmp_path / "m.npz").exists()
+    frame.assign(dami_audit="x").to_csv(tmp_path / "t.csv", index=False)
+    one_error_line(*_round(tmp_path, capsys, "--audit", "3", "--sheet", str(tmp_path / "s.csv"), "--save-model",
+                           str(tmp_path / "m.npz"), "--exclude", "dami_audit"), "'dami_audit'")
 
 
 def test_audit_interval_covers_the_pool_accuracy_at_its_nominal_rate():
@@ -130,3 +133,10 @@ def test_coverage_radius_is_in_the_input_space_and_never_grows():
     own = stopping.input_coverage_radius(TabularPreprocessor().fit_transform(X.iloc[:400]), labeled)
     assert one.coverage_radius == other.coverage_radius == own  # the table's space: no model in it
     assert "preprocessed input space" in "\n".join(one.lines())
+
+
+def test_wilson_interval_ends_are_exact():
+    """All right (or all wrong) audit rows: the interval must reach 1 (0) exactly, or a pool accuracy of
+    exactly 1.0 falls outside it (the float formula gives 0.9999999999999999 for n = 10, ...)."""
+    for n in range(1, 300):
+        assert stopping.wilson_interval(n, n)[1] == 1.0 and stopping.wilson_interval(0, n)[0] == 0.0

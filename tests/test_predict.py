@@ -10,21 +10,8 @@ import pandas as pd
 import pytest
 
 import dami_np
-from dami_np.cli import main
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_error_line(code: int, err: str, *fragments: str) -> None:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("dami: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
+from test_workflow import assert_one_error_line as one_error_line  # the suite's CLI helpers
+from test_workflow import run
 
 
 def make_table(n: int = 120, labeled: int = 40, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -154,3 +141,19 @@ def test_status_and_merge_take_the_columns_from_the_model_file(tmp_path, capsys)
     code, _, err = run(capsys, "select", str(tmp_path / "t.csv"), "--label", "label", "--budget", "3", "--id", "key",
                        "--exclude", "noise", "--model", str(tmp_path / "m2.npz"), "-q")
     assert code == 0, err  # the next round accepts merge's model (before: refused, trained on 'noise' too)
+
+
+def test_probabilities_on_a_terminal_have_4_significant_digits(tmp_path, capsys, monkeypatch):
+    saved_round(tmp_path, capsys)
+    argv = ("predict", str(tmp_path / "t.csv"), "--model", str(tmp_path / "m.npz"), "--proba")
+    code, piped, err = run(capsys, *argv)
+    assert code == 0, err
+    full = pd.read_csv(__import__("io").StringIO(piped))
+    monkeypatch.setattr("dami_np.cli._console.stdout_is_terminal", lambda: True)
+    code, shown, err = run(capsys, *argv)
+    assert code == 0, err
+    lines = shown.splitlines()
+    first = dict(zip(lines[0].split(","), next(__import__("csv").reader([lines[1]]))))
+    assert first["probability"] == f"{full['probability'][0]:.4g}" and len(first["probability"]) <= 6
+    assert first["probability_yes"] == f"{full['probability_yes'][0]:.4g}"
+    assert len(str(full["probability"][0])) > 8  # a pipe or a file keeps every digit

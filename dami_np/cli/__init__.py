@@ -1,4 +1,4 @@
-"""The ``dami`` command: ``select``, ``simulate``, ``demo``, ``datasets``.
+"""The ``dami`` command: ``select``, ``simulate``, ``demo``, ``datasets``, ``merge``, ``status``, ``predict``.
 
 Every input problem ends in one line on stderr (``dami: error: ...``) and exit code 2 (usage
 errors too); no traceback unless ``DAMI_DEBUG=1`` is set. Warnings are one line each
@@ -159,7 +159,8 @@ def _add_simulate(commands: argparse._SubParsersAction) -> None:
                      help="CSV/Parquet/JSON file, '-' for standard input, or a bundled dataset (see 'dami datasets')")
     sub.add_argument("--label", default="class", metavar="COLUMN", help="the label column (default: class)")
     sub.add_argument(
-        "--strategies", default="random,margin,dami,badge", help="comma-separated (default: random,margin,dami,badge)"
+        "--strategies", default=f"{DEFAULT_STRATEGY},random,margin,dami,badge",
+        help=f"comma-separated (default: {DEFAULT_STRATEGY},random,margin,dami,badge; {DEFAULT_STRATEGY} is select's default)"
     )
     sub.add_argument("--initial", type=int, default=20, help="initially labeled rows (default: 20)")
     sub.add_argument("--batch", type=int, default=20, help="rows labeled per round (default: 20)")
@@ -263,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
     set_verbosity(args.verbosity)
+    from .._progress import show_activity
+    from ._console import progress_wanted
+
+    show_activity(progress_wanted())  # long steps shown on a terminal (stderr), never with -q or in a pipe
     notice_env = os.environ.get(_NOTICE_ENV)
     _compile_notice(args.verbosity)
     previous = _install_signal_handlers()

@@ -75,7 +75,8 @@ def mark_sheet(sheet: pd.DataFrame, n_picks: int, n_audit: int) -> pd.DataFrame:
 def check_table_columns(columns: list[str], source: str) -> None:
     """A table with its own ``dami_audit`` column cannot get an audit sheet."""
     if AUDIT_COLUMN in columns:
-        raise CliError(f"{source} has a column {AUDIT_COLUMN!r}, which the annotation sheet needs for --audit; rename it")
+        raise CliError(f"{source} has a column {AUDIT_COLUMN!r}, which the annotation sheet needs for --audit; "
+                       "rename it")
 
 
 def record(audit_rows: np.ndarray, frame: pd.DataFrame, rows: np.ndarray, id_column: str | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ the error is the only line printed; ``release`` prints them once the real work s
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 _state = {"level": NORMAL, "held": False}
@@ -81,3 +82,34 @@ def _print(line: str) -> None:
         print(line, file=stream, flush=True)
     except (OSError, ValueError):
         pass
+
+
+def stdout_is_terminal() -> bool:
+    """Whether standard output is a terminal (not a file, a pipe or an in-memory stream)."""
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def terminal_numbers(frame: Any) -> Any:
+    """``frame`` with its probability columns as 4 significant digits when standard output is a
+    terminal (a person reads it); unchanged otherwise (files and pipes keep full precision)."""
+    if not stdout_is_terminal():
+        return frame
+    columns = [c for c in frame.columns if str(c).startswith(("probability", "dami_probability"))
+               and frame[c].dtype.kind == "f"]
+    if not columns:
+        return frame
+    out = frame.copy()
+    for column in columns:
+        out[column] = [f"{v:.4g}" if v == v else "" for v in out[column].tolist()]
+    return out
+
+
+def progress_wanted() -> bool:
+    """Progress bars go to stderr only when it is a terminal, and never with ``-q``."""
+    try:
+        return _state["level"] >= NORMAL and sys.stderr is not None and sys.stderr.isatty()
+    except (OSError, ValueError, AttributeError):
+        return False

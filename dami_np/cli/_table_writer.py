@@ -234,6 +234,10 @@ def write_frame(frame: pd.DataFrame, target: Target) -> None:
     from ._table_edit import compression_by_name
 
     name = target.path.name if target.path is not None else ""
+    if target.path is None and target.fmt in ("csv", "tsv"):
+        from ._console import terminal_numbers
+
+        frame = terminal_numbers(frame)  # H25: 4 significant digits on a terminal; files and pipes keep all
     data = render(frame, target.fmt, compress=compression_by_name(name) or False,
                   lines=plain_name(name).endswith((".jsonl", ".ndjson")))
     if target.path is None:
