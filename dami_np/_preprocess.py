@@ -124,9 +124,31 @@ class TabularPreprocessor:
         if not hasattr(self, "_specs"):
             raise RuntimeError("TabularPreprocessor is not fitted; call fit(X) first")
         frame = self._align(*_as_frame(X))
-        blocks = [self._transform_column(spec, frame.iloc[:, i]) for i, spec in enumerate(self._specs)]
-        out = np.concatenate(blocks, axis=1) if blocks else np.empty((len(frame), 0))
-        return np.ascontiguousarray(out, dtype=np.float64)
+        n = len(frame)
+        widths = [len(spec["features"]) for spec in self._specs]
+        out = np.empty((n, sum(widths)), dtype=np.float64)  # filled in place: no per-column blocks
+        numeric = []  # (first output column, spec, values, missing): standardized below, by row blocks
+        positions = []
+        unreadable: ValueError | None = None
+        at = 0
+        for i, (spec, width) in enumerate(zip(self._specs, widths)):
+            column = frame.iloc[:, i]
+            if spec["kind"] in ("numeric", "datetime"):
+                try:
+                    numeric.append((at, spec, *self._numeric_values(spec, column)))
+                except ValueError as error:  # raised after any overflow in an earlier column, as column by column
+                    unreadable = error
+                    break
+                positions.append(i)
+            elif width:
+                out[:, at : at + width] = self._transform_column(spec, column)
+            at += width
+        if numeric and not _standardize_into(out, numeric):
+            for (_, spec, _, _), i in zip(numeric, positions):  # a value overflowed: the first one's message
+                self._transform_column(spec, frame.iloc[:, i])
+        if unreadable is not None:
+            raise unreadable
+        return out
 
     def fit_transform(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
@@ -147,11 +169,13 @@ class TabularPreprocessor:
         if kind in ("numeric", "datetime"):
             values = _to_float(name, column, missing, kind, date_format)
             has_missing = bool(missing.any())
-            present = values[~missing]
+            present = values[~missing] if has_missing else values
             shift = _power_of_two_scale(present)  # exact: x / shift has the same digits as x
-            median = float(np.median(present / shift)) * shift
-            filled = np.sort(np.where(missing, median, values) / shift)  # sorted: stats independent of row order
-            if np.ptp(filled) > 0:
+            ordered = np.divide(present, shift)  # a new array, sorted in place: one sort gives median and stats
+            ordered.sort()
+            median = _sorted_median(ordered) * shift
+            filled = _with_fill(ordered, median / shift, values.size - ordered.size)  # sorted: row order free
+            if filled[-1] - filled[0] > 0:
                 mean, scale = float(filled.mean()), float(filled.std())
                 if not (np.isfinite(scale) and scale > 0):
                     scale = 1.0
@@ -185,6 +209,15 @@ class TabularPreprocessor:
         if absent:
             raise ValueError(f"X is missing column(s) seen at fit: {absent}")
         return frame.iloc[:, [names.index(c) for c in self.columns_]]
+
+    def _numeric_values(self, spec: dict[str, Any], column: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+        """A numeric or date column's float64 values and its missing mask (None when nothing is missing)."""
+        missing = _missing_mask(column)
+        try:
+            values = _to_float(spec["name"], column, missing, spec["kind"], spec["date_format"])
+        except _ColumnProblem as problem:
+            raise ValueError(problem.issue.message) from None
+        return values, (missing if missing.any() else None)
 
     def _transform_column(self, spec: dict[str, Any], column: pd.Series) -> np.ndarray:
         name = spec["name"]
@@ -335,6 +368,47 @@ def _parse_dates(text: pd.Series, date_format: str) -> pd.Series:
         return pd.to_datetime(text.str.replace("/", "-", regex=False), format="ISO8601", errors="coerce", utc=True)
     return pd.to_datetime(text.str.replace(r"[.-]", "/", regex=True), format=date_format, errors="coerce",
                           utc=True)
+
+
+def _sorted_median(ordered: np.ndarray) -> float:
+    """``np.median`` of a sorted float array, the same bits (the middle value, or the mean of the two)."""
+    middle = ordered.size // 2
+    if ordered.size % 2:
+        return float(ordered[middle])
+    return float(np.mean(ordered[middle - 1 : middle + 1]))
+
+
+def _with_fill(ordered: np.ndarray, fill: float, count: int) -> np.ndarray:
+    """The sorted array with ``count`` copies of ``fill`` inserted where they sort (missing values filled)."""
+    if count == 0:
+        return ordered
+    at = int(np.searchsorted(ordered, fill))
+    return np.concatenate([ordered[:at], np.full(count, fill), ordered[at:]])
+
+
+def _standardize_into(out: np.ndarray, numeric: list[tuple[int, dict[str, Any], np.ndarray, np.ndarray | None]],
+                      block: int = 8192) -> bool:
+    """Write each numeric column's ``(filled / shift - mean) / scale`` (and missing indicator) into its
+    output column of ``out``, a block of rows at a time (the block stays in cache while every column
+    is written); False when some result is not finite."""
+    n = out.shape[0]
+    scratch = np.empty(min(n, block))
+    finite = True
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        scaled = scratch[: stop - start]
+        for at, spec, values, missing in numeric:
+            filled = values[start:stop] if missing is None else np.where(missing[start:stop], spec["median"],
+                                                                          values[start:stop])
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                np.divide(filled, spec["shift"], out=scaled)
+                scaled -= spec["mean"]
+                scaled /= spec["scale"]
+            out[start:stop, at] = scaled
+            if spec["indicator"]:
+                out[start:stop, at + 1] = 0.0 if missing is None else missing[start:stop]
+        finite = finite and bool(np.isfinite(out[start:stop]).all())
+    return finite
 
 
 def _power_of_two_scale(values: np.ndarray) -> float:

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._stable_rows import stable_rows
+from ._report_numbers import pick_probabilities
+from ._report_numbers import report_space_distances as report_space_distances_of_rows
 from .strategies import QueryContext, Selection
 
 __all__ = ["round_report", "relu_network", "model_labels", "report_space_distances", "explanations",
@@ -49,10 +50,7 @@ def round_report(context: QueryContext, selection: Selection, strategy_name: str
         table["explanation"] = COLD_START_NOTE
     else:
         rows = context.X[positions]
-        proba = stable_rows(
-            lambda start, stop: np.asarray(model.predict_proba(context.X[start:stop]), dtype=np.float64),
-            context.n_rows, positions,
-        )
+        proba = pick_probabilities(model, rows)
         best = np.argmax(proba, axis=1)
         table["predicted"] = model_labels(context, model)[best]
         table["probability"] = proba[np.arange(k), best]
@@ -85,12 +83,7 @@ def model_labels(context: QueryContext, model: Any) -> np.ndarray:
 
 def report_space_distances(context: QueryContext, network: Any, positions: np.ndarray) -> np.ndarray:
     """Pick-time distances in the report space, for strategies that have no distance of their own."""
-    from .strategies import DamiRepresentation, pick_time_distances
-
-    rep = DamiRepresentation(network, context.X, bias=True)
-    labeled = context.labeled_indices
-    points = rep.points_stable(np.concatenate([labeled, positions]))
-    return pick_time_distances(points[: labeled.size], points[labeled.size :])
+    return report_space_distances_of_rows(network, context.X[context.labeled_indices], context.X[positions])
 
 
 def explanations(context: QueryContext, network: Any, rows: np.ndarray, best: np.ndarray) -> list[str]:

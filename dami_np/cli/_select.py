@@ -22,6 +22,7 @@ from ._columns import (
     require_column,
     split_names,
 )
+from .._timings import stage
 from ._console import note, release
 from ._errors import CliError
 from ._table_reader import blank_rows, parse_separator, read_table
@@ -174,7 +175,8 @@ def pick_from_frame(
     y = y.set_axis(pd.Index(rows))
     features = check_features(X, source)  # the round's one preprocessor fit
     release()  # every check passed: print the held notes and warnings, then work
-    table = (plan.select if plan is not None else _select)(features, y, budget, strategy, seed, source)  # type: ignore[attr-defined]
+    with stage("round"):
+        table = (plan.select if plan is not None else _select)(features, y, budget, strategy, seed, source)  # type: ignore[attr-defined]
     positions = table["row"].to_numpy(dtype=np.int64)
     report = pd.DataFrame({"row": rows[positions]})
     if id_column is not None:

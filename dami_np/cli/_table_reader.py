@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .._timings import stage
 from ._console import note, warn
 from ._errors import CliError, first_line
 from ._formats import COMPRESSED, COMPRESSED_SUFFIX, JSON_SUFFIXES, OPENERS, PARQUET_SUFFIXES
@@ -94,6 +95,12 @@ def read_table(
 ) -> Table:
     """Read TABLE (a path or ``-``); ``text_columns`` keep all text but the empty cell (and ``na_values``);
     a column in ``named`` (the user named it) is never dropped as an index or empty column."""
+    with stage("read"):
+        return _read_table(spec, text_columns, named, sep, na_values, encoding, decimal)
+
+
+def _read_table(spec: str, text_columns: Sequence[str], named: Sequence[str], sep: str | None,
+                na_values: Sequence[str], encoding: str | None, decimal: str | None) -> Table:
     source = _open_input(spec)
     fmt = _content_format(source)
     notes: list[str] = []
@@ -379,13 +386,25 @@ def _apply_na_values(frame: pd.DataFrame, na_values: Sequence[str]) -> pd.DataFr
     return out
 
 
-def blank_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Boolean frame: missing or whitespace-only cells."""
-    blank = frame.isna()
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            blank[name] = blank[name] | column.astype("string").str.strip().eq("").fillna(False)
+def blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Bool per row: every cell missing or whitespace-only.  Each column is looked at only on the
+    rows still blank in the columns before it (after a column or two, usually none)."""
+    rows = np.arange(len(frame), dtype=np.int64)
+    for position in range(frame.shape[1]):
+        if rows.size == 0:
+            break
+        column = frame.iloc[:, position]
+        rows = rows[_blank_mask(column if rows.size == len(frame) else column.iloc[rows])]
+    blank = np.zeros(len(frame), dtype=bool)
+    blank[rows] = True
+    return blank
+
+
+def _blank_mask(column: pd.Series) -> np.ndarray:
+    """Bool per cell of one column: missing or whitespace-only."""
+    blank = column.isna().to_numpy(dtype=bool, copy=True)
+    if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        blank |= column.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
     return blank
 
 
@@ -399,16 +418,14 @@ def _drop_index_and_empty(frame: pd.DataFrame, source: str, notes: list[str],
         frame = frame.drop(columns=[first])
         _note(notes, f"{source}: dropped the first column, which has no name (a saved row index, "
                      "like pandas' to_csv writes)")
-    blank = blank_cells(frame)
     empty_columns = [c for c in frame.columns
-                     if c.startswith("Unnamed: ") and c not in named and bool(blank[c].all())]
+                     if c.startswith("Unnamed: ") and c not in named and bool(_blank_mask(frame[c]).all())]
     if empty_columns and len(empty_columns) < frame.shape[1]:
         frame = frame.drop(columns=empty_columns)
-        blank = blank.drop(columns=empty_columns)
         _note(notes, f"{source}: dropped {len(empty_columns)} empty column(s) without a name "
                      "(trailing separators?)")
     rows = np.arange(len(frame), dtype=np.int64)
-    empty_rows = blank.all(axis=1).to_numpy(dtype=bool)
+    empty_rows = blank_rows(frame)
     if empty_rows.any() and not empty_rows.all():
         dropped = rows[empty_rows]
         frame = frame.loc[~empty_rows].reset_index(drop=True)

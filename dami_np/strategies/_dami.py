@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from .._timings import emit as emit_timing
+from .._timings import enabled as timings_enabled
 from ._base import register
 from ._context import QueryContext
 from ._kcenter_grouped import grouped_kcenter, kcenter_radii
@@ -141,7 +143,8 @@ def dami_select(
     keep[cand] = True
     considered = np.flatnonzero(keep)  # ascending row order keeps tie-breaking
     is_center = labeled[considered]
-    clock = _Clock(timings)
+    own_timings = timings is None and timings_enabled()  # DAMI_NP_TIMINGS=1: print the stages (bench)
+    clock = _Clock({} if own_timings else timings)
     space = representation_space(bias, rows, normalize)
 
     with clock("representations"):
@@ -154,6 +157,7 @@ def dami_select(
             points = rep.points(considered, dtype=rep.dtype)
         with clock("kcenter"):
             picks, radii = kcenter_radii(points, is_center, budget)
+        _emit(clock, own_timings)
         return Selection(considered[picks], radii, space)
 
     def points_of(positions: np.ndarray) -> np.ndarray:
@@ -164,7 +168,15 @@ def dami_select(
     picks, radii = grouped_kcenter(groups, is_center, budget, points_of, rep.dim, memory_budget=memory_budget,
                                    chunk_rows=rep.chunk_rows, dtype=rep.dtype)
     clock.add("kcenter", time.perf_counter() - start - (clock.inner - inner))
+    _emit(clock, own_timings)
     return Selection(considered[picks], radii, space)
+
+
+def _emit(clock: _Clock, own: bool) -> None:
+    """Print the stage seconds as ``DAMI_NP_TIMINGS`` lines when the caller did not ask for them."""
+    if own and clock.timings is not None:
+        for name, seconds in clock.timings.items():
+            emit_timing(name, seconds)
 
 
 class _Clock:

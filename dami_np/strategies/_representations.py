@@ -86,7 +86,9 @@ class DamiRepresentation:
     ``points(rows)`` gives the (len(rows), dim) representation of the given rows (or an exact
     embedding with the same pairwise distances, see the module docstring), float64 unless
     ``dtype`` says otherwise; ``dtype`` (attribute) is the precision it is computed in;
-    ``groups(rows)`` ids that are equal for rows with equal representation.  ``method``:
+    ``groups(rows)`` ids that are equal for rows with equal representation.  ``alone``: every row
+    computed in a batch of its own (patterns and points), so a row's point is a function of the
+    row alone, whatever other rows ``X`` holds (the report's distances).  ``method``:
     "embedding" (one hidden layer only), "factor" (the W_1 Gram factor, at least one hidden
     layer), "direct" (``W(x)`` itself) or "auto" (the one with the fewest dimensions).
     """
@@ -101,6 +103,7 @@ class DamiRepresentation:
         normalize: bool = False,
         method: str = "auto",
         needs: str = "dami",
+        alone: bool = False,
     ) -> None:
         from .._model_adapter import relu_mlp_view
 
@@ -114,10 +117,16 @@ class DamiRepresentation:
         self.n_hidden = len(model.coefs_) - 1
         self.n_classes = int(model.coefs_[-1].shape[1])
         self.n_features = int(model.coefs_[0].shape[0])
-        self.patterns = _activation_patterns(model, X)
-        self.predicted = (
-            np.argmax(model_logits(model, X), axis=1).astype(np.int64) if rows == "predicted" else None
-        )
+        self.alone = bool(alone)
+        if self.alone:  # every row's pattern, logits and point from a batch of its own (see each_row_alone)
+            from .._stable_rows import each_row_alone
+
+            self.patterns = each_row_alone(lambda x: np.asarray(model.activation_patterns(x), dtype=np.uint8), X)
+            logits = each_row_alone(lambda x: model_logits(model, x), X) if rows == "predicted" else None
+        else:
+            self.patterns = _activation_patterns(model, X)
+            logits = model_logits(model, X) if rows == "predicted" else None
+        self.predicted = np.argmax(logits, axis=1).astype(np.int64) if logits is not None else None
         self._per_class = 1 if rows == "predicted" else self.n_classes
         self.direct_dim = (self.n_features + (1 if self.bias else 0)) * self._per_class
         if method == "embedding" and self.n_hidden != 1:
@@ -134,7 +143,7 @@ class DamiRepresentation:
         if self.factor is not None:
             self.method, self.dtype = "embedding", np.dtype(np.float64)
             self.dim = int(self.factor.shape[1])
-            self.chunk_rows = max(1, _CHUNK_BYTES // (8 * (self.factor.shape[0] + self.dim)))
+            self.chunk_rows = 1 if self.alone else max(1, _CHUNK_BYTES // (8 * (self.factor.shape[0] + self.dim)))
             return
         self.dtype = np.dtype(compute)
         self._coefs = [np.ascontiguousarray(W, dtype=self.dtype) for W in model.coefs_]
@@ -161,7 +170,7 @@ class DamiRepresentation:
             self._K = _outer_step(self._coefs[-1], self._right)
         inner = max([self._per_class * w for w in widths] + [self.dim, 1])
         per_row = self.dtype.itemsize * (sum(widths) + 2 * inner + self.dim) + sum(widths)
-        self.chunk_rows = max(1, _CHUNK_BYTES // per_row)
+        self.chunk_rows = 1 if self.alone else max(1, _CHUNK_BYTES // per_row)
 
     def groups(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Group ids of ``rows`` (default: all): same activation pattern (and predicted class)."""
@@ -210,15 +219,6 @@ class DamiRepresentation:
             else:
                 run(starts)
         return out
-
-    def points_stable(self, rows: np.ndarray) -> np.ndarray:
-        """``points(rows)``, each row computed inside its aligned block of ``X`` (see ``_stable_rows``):
-        a row's point does not depend on which other rows are asked for."""
-        from .._stable_rows import stable_rows
-
-        return stable_rows(
-            lambda start, stop: self.points(np.arange(start, stop, dtype=np.int64)), self.X.shape[0], rows
-        )
 
     def _masks(self, rows: np.ndarray, work: dict[str, np.ndarray]) -> list[np.ndarray]:
         """0/1 masks (len(rows), H_l) of every hidden layer, in the compute dtype, from the stored patterns."""
