@@ -126,7 +126,7 @@ class TableModel:
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (n, C), columns ordered like ``classes_``; each row's numbers depend
-        on that row only (aligned blocks, as in ``select``'s report), bit for bit."""
+        on that row only (as in ``select``'s report), bit for bit."""
         matrix = self.transform(X)  # first: it checks that the model is fitted
         return stable_proba(self.network_, matrix)
 
@@ -167,15 +167,22 @@ class TableModel:
         return X.set_axis(names, axis=1)[wanted]
 
 
-def stable_proba(network: Any, matrix: np.ndarray) -> np.ndarray:
-    """``network.predict_proba`` of every row of ``matrix``, in ``select``'s aligned row blocks."""
-    from ._stable_rows import stable_rows
+def stable_proba(network: Any, matrix: np.ndarray, *, progress: bool = False) -> np.ndarray:
+    """``network.predict_proba`` of every row of ``matrix``, each row computed alone as ``select``'s
+    report computes its picks (``_report_numbers.pick_probabilities``): the same bits for a row
+    whatever else is asked; ``progress`` draws a bar on stderr (the CLI, on a terminal)."""
+    from ._progress import Progress
+    from ._report_numbers import pick_probabilities
+    from ._stable_rows import STABLE_BLOCK
 
     n = int(matrix.shape[0])
-    if n == 0:
-        return np.empty((0, len(network.classes_)), dtype=np.float64)
-    return stable_rows(lambda start, stop: np.asarray(network.predict_proba(matrix[start:stop]), dtype=np.float64),
-                       n, np.arange(n, dtype=np.int64))
+    out = np.empty((n, len(network.classes_)), dtype=np.float64)
+    with Progress(n, "predict", enabled=progress and n > STABLE_BLOCK) as bar:
+        for start in range(0, n, STABLE_BLOCK):
+            stop = min(n, start + STABLE_BLOCK)
+            out[start:stop] = pick_probabilities(network, matrix[start:stop])
+            bar.update(stop - start)
+    return out
 
 
 def explain_matrix(network: Any, matrix: np.ndarray, best: np.ndarray, preprocessor: Any, *,
@@ -199,9 +206,13 @@ def load_model(path: str | os.PathLike[str]) -> TableModel:
     is refused: use ``MLPClassifier.load`` for it."""
     from ._model_io import load_model as read_model_file
 
-    saved = read_model_file(path)
+    return from_saved(read_model_file(path), str(path))
+
+
+def from_saved(saved: Any, shown: str = "the model file") -> TableModel:
+    """A fitted ``TableModel`` of an already read model file (``_model_io.SavedModel``)."""
     if saved.preprocessor is None:
-        raise ValueError(f"{path}: has no preprocessing state (saved by MLPClassifier.save?); "
+        raise ValueError(f"{shown}: has no preprocessing state (saved by MLPClassifier.save?); "
                          "use dami_np.MLPClassifier.load for it, or save the round with --save-model")
     template = type(saved.model)(**{k: v for k, v in saved.model.get_params().items() if k != "warm_start"})
     table_model = TableModel(template, max_categories=int(saved.preprocessor.max_categories))

@@ -140,3 +140,20 @@ def test_wilson_interval_ends_are_exact():
     exactly 1.0 falls outside it (the float formula gives 0.9999999999999999 for n = 10, ...)."""
     for n in range(1, 300):
         assert stopping.wilson_interval(n, n)[1] == 1.0 and stopping.wilson_interval(0, n)[0] == 0.0
+
+
+def test_next_select_round_reports_the_audit_estimate(tmp_path, capsys):
+    frame, truth = make_table()
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    code, err = _round(tmp_path, capsys, "--audit", "8", "--sheet", str(tmp_path / "s.csv"), "--save-model",
+                       str(tmp_path / "m.npz"))
+    assert code == 0, err
+    sheet = pd.read_csv(tmp_path / "s.csv", keep_default_na=False)
+    sheet["label"] = truth[sheet["dami_row"].to_numpy()]
+    sheet.to_csv(tmp_path / "s.csv", index=False)
+    assert run(capsys, "merge", str(tmp_path / "s.csv"), "--into", str(tmp_path / "t.csv"), "--label", "label",
+               "-q")[0] == 0
+    code, _, err = run(capsys, "select", str(tmp_path / "t.csv"), "--label", "label", "--budget", "4", "--id", "key",
+                       "--exclude", "noise", "--model", str(tmp_path / "m.npz"), "--out", str(tmp_path / "p2.csv"))
+    assert code == 0, err
+    assert "status: audit accuracy (8 of 8 audit rows labeled" in err and "training labels like any other" in err

@@ -109,3 +109,41 @@ def audit_positions(saved_audit: Any, frame: pd.DataFrame, rows: np.ndarray, id_
             raise CliError(f"{source}: the audit rows {model_path} remembers have other {id_column!r} values now "
                            "(rows reordered?); the audit estimate needs the same rows")
     return positions
+
+
+def add_audit_estimate(status: Any, saved: Any, model_path: str, rows: pd.DataFrame, truth: Any) -> None:
+    """Put the audit estimate into ``status``: the model in ``model_path`` (trained before its audit
+    rows were labeled) on those table ``rows`` against their labels ``truth`` (missing = not yet)."""
+    from .._table_model import from_saved
+    from ..stopping import audit_estimate
+
+    predicted = from_saved(saved, model_path).predict(rows)
+    status.audit_drawn = len(rows)
+    estimate = audit_estimate(predicted, np.asarray(truth, dtype=object))
+    if estimate is None:
+        status.notes.append(f"audit: none of the {len(rows)} audit rows of {model_path} is labeled yet "
+                            "(label them in the sheet and merge it)")
+        return
+    status.audit_accuracy, status.audit_interval, status.audit_labeled = estimate
+    status.notes.append(f"audit: the estimate is for the model in {model_path} (trained before its audit rows "
+                        "were labeled); from this round on they are training labels like any other")
+    if status.audit_labeled < status.audit_drawn:
+        status.notes.append(f"audit: {status.audit_drawn - status.audit_labeled} audit row(s) unlabeled; label "
+                            "every one (skipping the hard ones would bias the estimate)")
+
+
+def audit_in_round(status: Any, round_model: Any, frame: pd.DataFrame, rows: np.ndarray, id_column: str | None,
+                   source: str, labels_by_row: pd.Series) -> None:
+    """``dami select --model FILE``'s status: the audit estimate of FILE's audit rows, or a note why not."""
+    saved = getattr(round_model, "saved", None)
+    if status is None or saved is None:
+        return
+    try:
+        positions = audit_positions(saved.info.get("audit"), frame, rows, id_column, str(round_model.path), source)
+    except CliError as error:
+        status.notes.append(f"audit: {error}")
+        return
+    if positions is not None:
+        data_rows = np.asarray(rows, dtype=np.int64)[positions]
+        add_audit_estimate(status, saved, str(round_model.path), frame.iloc[positions],
+                           labels_by_row.reindex(data_rows).to_numpy(dtype=object))

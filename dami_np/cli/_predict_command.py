@@ -54,7 +54,7 @@ def run_predict(args: argparse.Namespace) -> int:
     """Check the model and the output first, read the table, predict, write."""
     from .. import _table_model
     from ._columns import require_column, split_names
-    from ._console import note, release
+    from ._console import note, progress_wanted, release
     from ._table_reader import parse_separator, read_table
     from ._table_writer import prepare_output, write_frame
 
@@ -85,7 +85,7 @@ def run_predict(args: argparse.Namespace) -> int:
         raise CliError(f"{table.source}: has no data rows to predict")
     release()
     X = frame[features].set_axis(np.asarray(table.rows), axis=0)  # errors name rows as numbered in the file
-    report = predictions(model, X, proba=bool(args.proba))
+    report = predictions(model, X, proba=bool(args.proba), progress=progress_wanted())
     report.insert(0, "row", np.asarray(table.rows, dtype=np.int64))
     if id_column is not None:
         from ._columns import report_id_name
@@ -97,14 +97,14 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def predictions(model: Any, X: Any, *, proba: bool = False) -> Any:
+def predictions(model: Any, X: Any, *, proba: bool = False, progress: bool = False) -> Any:
     """``predicted``, ``probability`` (of it), per-class probabilities (``proba``) and ``explanation``."""
     import pandas as pd
 
     from .._table_model import explain_matrix, stable_proba
 
     matrix = model.transform(X)
-    probabilities = stable_proba(model.network_, matrix)
+    probabilities = stable_proba(model.network_, matrix, progress=progress)
     best = np.argmax(probabilities, axis=1)
     classes = np.asarray(model.classes_)
     out = pd.DataFrame({"predicted": classes[best], "probability": probabilities[np.arange(len(best)), best]})

@@ -72,7 +72,9 @@ def run_status(args: argparse.Namespace) -> int:
     release()
     result = status_for_table(checked.frame, y, round_model, int(args.seed), checked.preprocessor)
     if audit is not None:
-        _add_audit(result, args.model, frame[chosen].iloc[audit], y.iloc[audit])
+        from ._audit import add_audit_estimate
+
+        add_audit_estimate(result, round_model.saved, str(args.model), frame.iloc[audit], y.iloc[audit])
     lines = list(round_model.notes) + result.lines()
     write_stdout(("\n".join(lines) + "\n").encode("utf-8"))
     return 0
@@ -86,20 +88,3 @@ def _audit_positions(round_model: Any, frame: Any, rows: Any, id_column: str | N
 
     return audit_positions(round_model.saved.info.get("audit"), frame, rows, id_column, str(model_path), source)
 
-
-def _add_audit(result: Any, model_path: str, X: Any, truth: Any) -> None:
-    """The audit estimate: the model in ``model_path`` (trained before its audit rows were labeled) on them."""
-    from .._table_model import load_model
-    from ..stopping import audit_estimate
-
-    predicted = load_model(model_path).predict(X)
-    result.audit_drawn = len(truth)
-    estimate = audit_estimate(predicted, truth.to_numpy(dtype=object))
-    if estimate is None:
-        result.notes.append(f"audit: none of the {len(truth)} audit rows of {model_path} is labeled yet "
-                            "(label them in the sheet and merge it)")
-        return
-    result.audit_accuracy, result.audit_interval, result.audit_labeled = estimate
-    if result.audit_labeled < result.audit_drawn:
-        result.notes.append(f"audit: {result.audit_drawn - result.audit_labeled} audit row(s) unlabeled; label every "
-                            "one (skipping the hard ones would bias the estimate)")

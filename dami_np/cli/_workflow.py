@@ -254,6 +254,10 @@ class SelectPlan:
 
         positions = np.searchsorted(np.asarray(rows, dtype=np.int64), report["row"].to_numpy(dtype=np.int64))
         status = self._status() if self._status_wanted() else None
+        if status is not None and self.y is not None:  # H25: --model's audit rows, now labeled
+            from ._audit import audit_in_round
+
+            audit_in_round(status, self.round, frame, rows, id_column, source, self.y)
         items: list[tuple[Path, Any]] = []
         if self.sheet is not None and self.sheet_format == "label-studio":
             task_list = tasks(frame, positions, report, label=label, id_column=id_column,
