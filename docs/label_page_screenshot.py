@@ -23,7 +23,7 @@ from selenium.webdriver.common.by import By
 from dami_np import datasets
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1100,740"]
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1100,900"]
 
 
 def main(out: Path) -> None:

@@ -94,6 +94,9 @@ def test_a_batch_by_keyboard_skip_undo_and_the_next_batch(page, browser):
     assert first not in page.labels_on_disk()
     press(browser, "2")  # M
     second = wait_for(browser, lambda: current_row(browser) != first and current_row(browser))
+    browser.refresh()  # reloading resumes where it was
+    assert current_row(browser) == second
+    assert browser.find_element(By.CSS_SELECTOR, "#chips li.answered").text == "1: M"
     press(browser, "s")  # skipped: stays unlabeled
     third = wait_for(browser, lambda: current_row(browser) not in (first, second) and current_row(browser))
     press(browser, "n")

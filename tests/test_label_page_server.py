@@ -311,3 +311,32 @@ def test_an_answer_given_survives_sigterm(tmp_path):
     lines = table.read_text().splitlines()
     assert lines[row + 1].endswith(",B")
     assert sum(1 for line in lines[1:] if not line.endswith(",")) == 13
+
+
+def test_a_table_without_labels_starts_from_the_class_names_given(tmp_path):
+    import pandas as pd
+
+    path = make_table(tmp_path / "t.csv")
+    frame = pd.read_csv(path)
+    frame["class"] = None
+    frame.to_csv(path, index=False)
+    session = LabelSession(TableOptions(str(path), "class"), SessionConfig(budget=2, classes=("B", "M")))
+    try:
+        session.start()
+        assert session.wait_idle(120)
+        state = session.state()
+        assert [c["name"] for c in state["classes"]] == ["B", "M"] and len(state["cards"]) == 2
+        assert state["cards"][0]["predicted"] is None and not state["message"]
+        session.answer(state["token"], state["cards"][0]["row"], "M")
+        assert pd.read_csv(path)["class"].notna().sum() == 1
+    finally:
+        session.close()
+    for labels in ([None] * len(frame), ["M"] + [None] * (len(frame) - 1)):
+        frame["class"] = labels
+        frame.to_csv(path, index=False)
+        process = _dami("label", str(path), "--label", "class", "--port", "0")
+        try:
+            err = process.communicate(timeout=60)[1]
+        finally:
+            process.kill()
+        assert process.returncode == 2 and "--classes" in err and len(err.strip().splitlines()) == 1

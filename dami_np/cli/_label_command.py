@@ -136,8 +136,9 @@ def _checked(args: argparse.Namespace) -> tuple[Any, Any]:
     feature_columns([str(c) for c in table.frame.columns], label=args.label, id_column=args.id,
                     features=args.features, exclude=args.exclude, source=table.source)
     classes = tuple(split_names(args.classes, "--classes") or ()) if args.classes else ()
-    if not table.counts and len(classes) < 2:
-        raise CliError(f"{table.source}: column {args.label!r} has no labels yet: name the classes with "
+    if len(set(table.counts) | set(classes)) < 2:
+        have = f"only the class {next(iter(table.counts))!r}" if table.counts else "no labels"
+        raise CliError(f"{table.source}: column {args.label!r} has {have} yet: name the classes with "
                        "--classes A,B,... (at least two)")
     config = SessionConfig(budget=args.budget, strategy=args.strategy, seed=args.seed, model=args.model,
                            save_model=args.save_model, classes=classes, notes=args.notes)

@@ -167,6 +167,9 @@ class LabelSession:
         self.progress = _Progress(batch=number, token=uuid.uuid4().hex, cards=cards, status=list(batch.status),
                                   version=self.progress.version)
         self._finish_selection()
+        for line in batch.notes:  # dami select's warnings (a model not saved, odd labels...) reach the terminal
+            if line.startswith("dami: warning: "):
+                self._log(f"batch {number}: {line.removeprefix('dami: warning: ')}")
         self._log(f"batch {number}: {len(cards)} rows to label")
 
     def _save_model(self, model_out: Path) -> None:

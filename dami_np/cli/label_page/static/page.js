@@ -199,6 +199,11 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
 });
 
+// a clicked button must not keep the focus: Space or Enter would press it again on the next card
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("button");
+  if (button) button.blur();
+});
 $("skip").addEventListener("click", skip);
 $("undo").addEventListener("click", undo);
 $("retry").addEventListener("click", () => act("/api/retry", {}));
