@@ -4,10 +4,10 @@ Every strategy has the same contract (the ``Strategy`` protocol)::
 
     strategy(context, budget, rng, **options) -> Selection  # or bare int64 positions
 
-``context`` (a :class:`QueryContext`, built by ``make_context``) holds the numeric matrix ``X``,
-the ``labeled`` mask, label codes ``y`` (-1 = unlabeled), the distinct ``classes``, the
-``candidates`` (sorted unlabeled rows that may be picked) and the fitted ``model`` (fit lazily on
-first access); ``rng`` is ``np.random.default_rng(random_state)``.  The result holds ``budget``
+``context`` (a read-only :class:`QueryContext`, built by the round, ``dami_np._round``) holds the
+numeric matrix ``X``, the ``labeled`` mask, label codes ``y`` (-1 = unlabeled), the distinct
+``classes``, the ``candidates`` (sorted unlabeled rows that may be picked) and the round's fitted
+``model`` (strategies never train); ``rng`` is ``np.random.default_rng(random_state)``.  The result holds ``budget``
 unique candidate positions in pick order, optionally with what the strategy knew of each pick
 (:class:`Selection`: the K-Center radius, the margin, ...), which ``dami_np.select`` reports as
 is.  ``dami_np.select``/``query`` validate the input, build the context, check the options

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from .._fit_table import PreparedTable, is_fitted, prepare_table, with_model
-from .._labels import encode_labels  # noqa: F401 - importable here until the Dask round imports _labels
 from .._validation import model_seed  # noqa: F401 - importable here (tests, bench, the Dask round)
 
 __all__ = ["QueryContext", "is_fitted", "make_context", "model_seed"]
