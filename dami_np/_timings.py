@@ -23,15 +23,16 @@ TIMING_PREFIX = "dami-timing:"
 def stage(name: str) -> Iterator[None]:
     """Time the block as stage ``name``: wall and CPU seconds, and the process's peak RSS after it
     (and show it on a terminal while it runs over ~2 s: ``_progress.activity``)."""
+    from ._out_of_memory import step
     from ._progress import activity
 
     if not enabled():
-        with activity(name):
+        with step(name), activity(name):
             yield
         return
     start, wall, cpu = time.time(), time.perf_counter(), time.process_time()
     try:
-        with activity(name):
+        with step(name), activity(name):
             yield
     finally:
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -309,7 +309,13 @@ def _run(args: argparse.Namespace) -> int:
         release()
         _error_line(f"dami: stopped by {signal.Signals(caught.number).name}")
         return 128 + caught.number
+    except MemoryError as error:
+        return _out_of_memory(args, error)
     except OSError as error:  # writing stdout/stderr, or a file the checks could not foresee
+        from .._out_of_memory import is_out_of_memory
+
+        if is_out_of_memory(error):
+            return _out_of_memory(args, error)
         discard()
         if os.environ.get("DAMI_DEBUG"):
             raise
@@ -325,6 +331,17 @@ def _run(args: argparse.Namespace) -> int:
             "(set DAMI_DEBUG=1 for a traceback and please report it)"
         )
         return 1
+
+
+def _out_of_memory(args: argparse.Namespace, error: BaseException) -> int:
+    """One line naming the step that ran out of memory and what to try; exit 2."""
+    discard()
+    if os.environ.get("DAMI_DEBUG"):
+        raise error
+    from .._out_of_memory import out_of_memory_message
+
+    _error_line(f"dami: error: {out_of_memory_message(error, getattr(args, 'command', '') or '')}")
+    return 2
 
 
 def _flush_stdout() -> None:

@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .._out_of_memory import step
 from .._timings import stage
 from ._console import note, warn
 from ._errors import CliError, first_line
@@ -102,6 +103,22 @@ def read_table(
 def _read_table(spec: str, text_columns: Sequence[str], named: Sequence[str], sep: str | None,
                 na_values: Sequence[str], encoding: str | None, decimal: str | None) -> Table:
     source = _open_input(spec)
+    with step(f"reading {source.source}", _input_size(source)):
+        return _read_source(source, text_columns=text_columns, named=named, sep=sep, na_values=na_values,
+                            encoding=encoding, decimal=decimal)
+
+
+def _input_size(source: _Input) -> int | None:
+    if source.data is not None:
+        return len(source.data)
+    try:
+        return source.path.stat().st_size  # type: ignore[union-attr]
+    except OSError:
+        return None
+
+
+def _read_source(source: _Input, *, text_columns: Sequence[str], named: Sequence[str], sep: str | None,
+                 na_values: Sequence[str], encoding: str | None, decimal: str | None) -> Table:
     fmt = _content_format(source)
     notes: list[str] = []
     if fmt == "parquet":

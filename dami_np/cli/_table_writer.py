@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
@@ -261,7 +261,7 @@ def write_stdout(data: bytes) -> None:
         buffer = getattr(stream, "buffer", None)
         if buffer is not None:
             stream.flush()
-            buffer.write(data)
+            _write_all(buffer, data)
             buffer.flush()
         else:
             stream.write(data.decode("utf-8"))
@@ -270,6 +270,20 @@ def write_stdout(data: bytes) -> None:
         raise
     except OSError as error:
         raise CliError(f"cannot write to standard output: {error.strerror or error}") from None
+
+
+def _write_all(buffer: Any, data: bytes) -> None:
+    """Write all of ``data``: an unbuffered stream (``PYTHONUNBUFFERED``, ``python -u``) may take only
+    part of it per call, and a reader that closed early must end as a broken pipe, not as success."""
+    view = memoryview(data)
+    while view:
+        written = buffer.write(view)
+        if written is None:  # a non-blocking stream that is full: wait until it takes more
+            import select
+
+            select.select([], [buffer], [])
+            continue
+        view = view[written:]
 
 
 def write_files(items: Sequence[tuple[Path, Callable[[Path], None]]], *,

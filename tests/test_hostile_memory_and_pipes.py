@@ -1,0 +1,79 @@
+"""Out of memory is one line naming the step (exit 2); a reader that closes early is exit 141."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dami_np._out_of_memory import out_of_memory_message, step
+
+DAMI = str(Path(sys.executable).with_name("dami"))
+
+
+def _limited(megabytes: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
+    return apply
+
+
+def test_a_gzip_bomb_under_a_memory_limit_is_one_line(tmp_path):
+    member = gzip.compress(b"1.5,2.5,x\n" * 1_600_000, compresslevel=1)  # 16 MB of CSV in ~70 kB
+    bomb = tmp_path / "bomb.csv.gz"
+    with open(bomb, "wb") as handle:
+        handle.write(gzip.compress(b"a,b,y\n"))
+        for _ in range(24):  # concatenated gzip members: 384 MB of CSV
+            handle.write(member)
+    assert bomb.stat().st_size < 4 << 20
+    run = subprocess.run([DAMI, "select", str(bomb), "--label", "y", "--budget", "2", "--strategy", "random"],
+                         capture_output=True, text=True, preexec_fn=_limited(600), timeout=300)
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    assert lines[0].startswith(f"dami: error: out of memory while reading {bomb} ("), run.stderr
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_out_of_memory_names_the_innermost_step_and_the_size():
+    with pytest.raises(MemoryError) as caught:
+        with step("reading t.csv", 3 << 20), step("fit"):
+            raise MemoryError("Unable to allocate 2.82 EiB for an array with shape (1, 2) and data type float64")
+    text = out_of_memory_message(caught.value)
+    assert text.startswith("out of memory while training the model (input 3 MiB, 2.82 EiB more was asked for); ")
+    assert out_of_memory_message(MemoryError(), "select").startswith("out of memory while running dami select; ")
+    with pytest.raises(OSError) as caught:
+        with step("round"):
+            raise OSError(12, "Cannot allocate memory")
+    assert out_of_memory_message(caught.value).startswith("out of memory while choosing the rows;")
+
+
+@pytest.fixture(scope="module")
+def wide_output(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(3000, 4)), columns=list("abcd"))
+    frame["y"] = pd.Series(np.where(frame["a"] > 0, "p", "q"), dtype=object)
+    frame.loc[40:, "y"] = None
+    path = tmp_path_factory.mktemp("pipe") / "t.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_reader_that_closes_early_is_exit_141(wide_output, unbuffered):
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    if not unbuffered:
+        env.pop("PYTHONUNBUFFERED")
+    process = subprocess.Popen([DAMI, "select", str(wide_output), "--label", "y", "--budget", "2000",
+                                "--strategy", "random"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert process.stdout.read(10) == b"row,pick,d"
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 141, stderr
+    assert b"Traceback" not in stderr
