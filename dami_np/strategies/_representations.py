@@ -340,10 +340,19 @@ def _outer_step(out_w: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(K.reshape(out_w.shape[0], -1))
 
 
+def _one_blas_thread() -> Any:
+    """Single-threaded BLAS/LAPACK for a small factorization: its result then does not depend on the
+    BLAS thread count (threaded LAPACK rounds differently), and it does not wait on busy cores."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _gram_factor(W1: np.ndarray) -> np.ndarray:
     """``F`` (H_1, r) with ``F F^T = W_1 W_1^T``: ``U S`` of the SVD of ``W_1`` (float64), directions
     with singular values below rounding level dropped (``r = rank(W_1) <= min(H_1, d)``)."""
-    U, s, _ = np.linalg.svd(W1, full_matrices=False)
+    with _one_blas_thread():  # the same bits on every machine and thread count (and fast on a busy one)
+        U, s, _ = np.linalg.svd(W1, full_matrices=False)
     tol = (float(s[0]) if s.size else 0.0) * max(W1.shape) * np.finfo(np.float64).eps
     keep = s > tol
     if not keep.any():
@@ -376,7 +385,8 @@ def _embedding_factor(model: Any, bias: bool, rows: str) -> np.ndarray:
 def _psd_factor(gram: np.ndarray) -> np.ndarray:
     """``F`` (m, r) with ``F F^T = gram`` for a PSD ``gram``; directions below rounding level dropped."""
     gram = (gram + gram.T) / 2
-    values, vectors = np.linalg.eigh(gram)
+    with _one_blas_thread():  # as in _gram_factor
+        values, vectors = np.linalg.eigh(gram)
     top = max(float(values[-1]), 0.0)
     tol = top * gram.shape[0] * np.finfo(np.float64).eps
     keep = values > tol
