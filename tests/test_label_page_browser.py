@@ -59,11 +59,17 @@ def page(tmp_path):
     running.close()
 
 
-def current_row(driver) -> int:
+def current_row(driver, timeout: float = 60) -> int:
     """The data row of the card on screen (waits for one)."""
-    card = WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "card").is_displayed()
-                                           and d.find_element(By.ID, "card"))
-    return int(card.get_attribute("data-row"))
+    script = "const c = document.getElementById('card'); return c && !c.hidden ? c.dataset.row : null;"
+    try:
+        row = WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: d.execute_script(script))
+    except Exception:  # noqa: BLE001 - say what the page shows instead
+        shown = driver.execute_script("return [document.getElementById('progress').textContent, "
+                                      "document.getElementById('message').textContent, "
+                                      "document.getElementById('waiting-text').textContent].join(' | ');")
+        raise AssertionError(f"no card on the page after {timeout} s: {shown}") from None
+    return int(row)
 
 
 def press(driver, key: str) -> None:
