@@ -22,9 +22,23 @@ def unlabeled_proba(context: QueryContext) -> np.ndarray:
         from .._model_adapter import proba_model_check
 
         model = proba_model_check(context.model, context.strategy_name)
-        proba = model.predict_proba(context.X[context.candidates])
-        context.cache["unlabeled_proba"] = np.asarray(proba, dtype=np.float64)
+        context.cache["unlabeled_proba"] = _proba_of_rows(model, context.X, context.candidates)
     return context.cache["unlabeled_proba"]
+
+
+def _proba_of_rows(model: object, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """float64 ``predict_proba(X[rows])``.  Our MLPClassifier already runs its forward pass in batches of
+    ``_forward_rows()`` rows: asking for those same batches one by one gives the same bits without
+    copying every candidate row (and its float32 cast) at once."""
+    from .._mlp import MLPClassifier
+
+    step = model._forward_rows() if isinstance(model, MLPClassifier) else rows.size  # type: ignore[attr-defined]
+    if rows.size <= step:
+        return np.asarray(model.predict_proba(X[rows]), dtype=np.float64)  # type: ignore[attr-defined]
+    out = np.empty((rows.size, len(model.classes_)), dtype=np.float64)  # type: ignore[attr-defined]
+    for start in range(0, rows.size, step):
+        out[start : start + step] = model.predict_proba(X[rows[start : start + step]])  # type: ignore[attr-defined]
+    return out
 
 
 def margins(proba: np.ndarray) -> np.ndarray:
