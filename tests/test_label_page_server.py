@@ -340,3 +340,18 @@ def test_a_table_without_labels_starts_from_the_class_names_given(tmp_path):
         finally:
             process.kill()
         assert process.returncode == 2 and "--classes" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_note_that_cannot_be_saved_keeps_the_answer_and_says_so(tmp_path):
+    path = make_table(tmp_path / "t.csv")
+    session = LabelSession(TableOptions(str(path), "class"), SessionConfig(budget=2, notes=str(tmp_path)))
+    try:
+        session.start()
+        assert session.wait_idle(120)
+        state = session.state()
+        row = state["cards"][0]["row"]
+        after = session.answer(state["token"], row, "M", note="a directory is no notes file")
+        assert "note could not be saved" in after["message"] and after["cards"][0]["state"] == "answered"
+        assert path.read_text().splitlines()[row + 1].endswith(",M")
+    finally:
+        session.close()

@@ -91,6 +91,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ routing
     def do_GET(self) -> None:  # noqa: N802 - the base class's name
+        self._safely(self._get)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._safely(self._post)
+
+    def _safely(self, handle: Any) -> None:
+        """An unexpected error is one JSON line for the page and one line on the terminal, no traceback."""
+        try:
+            handle()
+        except Exception as error:  # noqa: BLE001
+            text = f"internal error: {type(error).__name__}: {' '.join(str(error).split())}"
+            self.server.session.log(text)
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, text)
+
+    def _get(self) -> None:
         url = urlsplit(self.path)
         if not self._allowed(url):
             return
@@ -105,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(HTTPStatus.NOT_FOUND, f"no page {url.path}")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def _post(self) -> None:
         url = urlsplit(self.path)
         if not self._allowed(url):
             return

@@ -198,7 +198,12 @@ class LabelSession:
             card.state, card.answer, card.note = "answered", label, str(note or "")
             self.progress.undo.append((index, "answered"))
             if card.note.strip():
-                self._write_note(card)
+                try:
+                    self._write_note(card)
+                except OSError as error:
+                    self.progress.message = (f"row {data_row}: the answer is written, but the note could not be "
+                                             f"saved: {error.strerror or error}")
+                    self._log(self.progress.message)
             self._log(f"row {data_row}: {label}")
             return self._after_action()
 
@@ -342,6 +347,10 @@ class LabelSession:
                 "status": list(p.status), "can_undo": bool(p.undo),
                 "model": self.config.save_model,
             }
+
+    def log(self, text: str) -> None:
+        """One line on the terminal (the server's messages)."""
+        self._log(text)
 
     def _changed(self) -> None:
         self.progress.version += 1
