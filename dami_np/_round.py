@@ -77,7 +77,10 @@ class Round:
         """One row per pick (see ``dami_np.select``)."""
         from ._round_report import round_report
 
-        return round_report(self.context, self.selection, self.strategy)
+        from ._timings import stage
+
+        with stage("report"):
+            return round_report(self.context, self.selection, self.strategy)
 
 
 def run_round(

@@ -17,7 +17,6 @@ import pandas as pd
 from ._defaults import DEFAULT_STRATEGY
 from ._round import StrategyArg, run_round
 from ._round_report import REPORT_COLUMNS, REPORT_SPACE
-from ._timings import stage
 
 __all__ = ["select", "query", "DEFAULT_STRATEGY", "REPORT_COLUMNS", "REPORT_SPACE"]
 
@@ -66,8 +65,7 @@ def select(
 
         return dask_select(X, y, budget, strategy, model, random_state, candidates, **options)
     round_ = run_round(X, y, budget, strategy, model, random_state, candidates, **options)
-    with stage("report"):
-        return round_.report()
+    return round_.report()
 
 
 def query(
