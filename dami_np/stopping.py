@@ -312,8 +312,11 @@ def status_from_matrix(
 
         model = fit_model(matrix[labeled], codes[labeled], params=params, random_state=random_state)
         model_on_codes = True
-    cv = cv_accuracy(matrix[labeled], codes[labeled], params=params if params is not None else _params(model),
-                     folds=folds, random_state=random_state)
+    from ._progress import activity
+
+    with activity("status: cross-validation"):
+        cv = cv_accuracy(matrix[labeled], codes[labeled], params=params if params is not None else _params(model),
+                         folds=folds, random_state=random_state)
     if cv is None:
         out.notes.append("accuracy estimate: needs at least 2 labeled rows of every class")
     else:
@@ -330,7 +333,8 @@ def status_from_matrix(
         out.kappa = cohen_kappa(now, then)
         out.history.append(out.agreement)
     if coverage:
-        out.coverage_radius = input_coverage_radius(matrix, labeled)
+        with activity("status: coverage radius"):
+            out.coverage_radius = input_coverage_radius(matrix, labeled)
     return out
 
 
