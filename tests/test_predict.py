@@ -86,6 +86,8 @@ def test_table_model_is_a_scikit_learn_estimator(tmp_path, capsys):
     assert fitted.feature_names_in_.tolist() == ["a", "b", "color"] and fitted.score(X, truth) > 0.8
     pipe = Pipeline([("model", clone(model).set_params(model__max_iter=50))]).fit(X, truth)
     assert pipe.predict(X).shape == (len(X),) and sklearn.base.is_classifier(model)
+    as_is = Pipeline([("model", model)])  # the loaded, fitted model as a pipeline step, without refitting
+    assert as_is.predict(frame).tolist() == model.predict(frame).tolist()
     with pytest.raises(Exception, match="not fitted"):
         clone(model).predict(X)
 
