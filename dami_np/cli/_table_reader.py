@@ -13,6 +13,7 @@ Every problem becomes a ``CliError`` whose message names the file, column, row o
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import io
@@ -24,7 +25,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -208,7 +209,7 @@ def _content_format(source: _Input) -> str:
 
 def _read_parquet(source: _Input) -> pd.DataFrame:
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow
     except ImportError:
         raise CliError(f"{source.source}: is a Parquet file; reading Parquet needs pyarrow: "
                        "pip install 'dami-np[parquet]'") from None
@@ -216,6 +217,8 @@ def _read_parquet(source: _Input) -> pd.DataFrame:
         frame = pd.read_parquet(source.pandas_source())
     except (OSError, ValueError) as error:
         raise CliError(f"{source.source}: cannot read Parquet: {first_line(error)}") from None
+    finally:  # Arrow's allocator keeps the decoded table's memory (as much as the numbers again) unless asked
+        pyarrow.default_memory_pool().release_unused()
     frame = frame.reset_index(drop=True)
     _refuse_duplicates([str(c) for c in frame.columns], source.source)
     return frame
@@ -240,23 +243,24 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
     compression = fmt.split("+", 1)[1] if "+" in fmt and fmt != "csv+utf-16" else None
     if encoding is None:
         encoding = "utf-16" if fmt == "csv+utf-16" else "utf-8"
-    lines = _first_text_lines(source, compression, encoding)
+    prefix = _text_prefix(source, compression, encoding)
     skip = 0
-    excel = re.fullmatch(r'\s*"?sep=(.)"?\s*', lines[0])
+    first = re.split(r"\r\n|\r|\n", prefix, maxsplit=2)
+    excel = re.fullmatch(r'\s*"?sep=(.)"?\s*', first[0])
     if excel:  # Excel's "sep=;" line before the header
         sep = sep or excel.group(1)
-        skip, lines = 1, lines[1:] or [""]
-    first_line = lines[0]
-    if not first_line.strip():
+        skip = 1
+    header_line = first[skip] if len(first) > skip else ""
+    if not header_line.strip():
         raise CliError(f"{source.source}: the first line (the header) is empty")
     if sep is None:
-        sep = _sniff_separator(first_line, source.source)
+        sep = _sniff_separator(header_line, source.source)
         if sep != ",":
             shown = {"\t": "tabs", ";": "';'", "|": "'|'"}[sep]
             note(f"{source.source}: columns are separated by {shown} (pass --sep to choose)")
     if decimal is None:
         decimal = "," if sep == ";" else "."
-    header = next(csv.reader([first_line], delimiter=sep), [])
+    header = _header_record(source, compression, encoding, sep, skip)
     names = _header_names(header)
     _refuse_duplicates(names, source.source)
     user_na = [v for v in na_values]
@@ -338,29 +342,73 @@ def _shell_word(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def _first_text_lines(source: _Input, compression: str | None, encoding: str, count: int = 2) -> list[str]:
-    shown = encoding
+# The header's separator is sniffed on at most this many characters of the file.
+_SNIFF_CHARS = 1 << 16
+
+
+def _text_encoding(encoding: str) -> str:
+    """``encoding`` for Python's text layer: known, and a text encoding (not base64, rot13, hex...)."""
     if encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
-        encoding = "utf-8-sig"
+        return "utf-8-sig"
     try:
-        codecs.lookup(encoding)
+        info = codecs.lookup(encoding)
     except LookupError:
         raise CliError(f"--encoding {encoding!r} is not an encoding Python knows") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise CliError(f"--encoding {encoding!r} is not a text encoding (it turns bytes into bytes); give the "
+                       "table's character encoding, e.g. utf-8, latin-1, cp1252")
+    return encoding
+
+
+@contextlib.contextmanager
+def _text_stream(source: _Input, compression: str | None, encoding: str) -> Iterator[io.TextIOWrapper]:
+    """The table as text (decompressed), every read error one ``CliError`` line."""
+    shown = encoding
+    encoding = _text_encoding(encoding)
     try:
         raw = source.open_binary()
         with raw:
             stream = OPENERS[compression](raw, "rb") if compression else raw
             with io.TextIOWrapper(stream, encoding=encoding, newline="") as text_stream:
-                lines = [text_stream.readline(1 << 20) for _ in range(count)]
+                yield text_stream
     except UnicodeDecodeError as error:
         raise CliError(_decode_message(source.source, error, shown)) from None
     except (OSError, EOFError, lzma.LZMAError) as error:
         raise CliError(f"{source.source}: cannot read table: {first_line(error)}") from None
-    lines = [line for line in lines if line]
-    if not lines:
+
+
+def _text_prefix(source: _Input, compression: str | None, encoding: str) -> str:
+    """The first ``_SNIFF_CHARS`` characters (no byte-order mark): enough to sniff, bounded."""
+    with _text_stream(source, compression, encoding) as stream:
+        prefix = stream.read(_SNIFF_CHARS)
+    prefix = prefix.lstrip("\ufeff")
+    if not prefix:
         raise CliError(f"{source.source}: the file is empty")
-    lines[0] = lines[0].lstrip("\ufeff")
-    return [line.rstrip("\r\n") for line in lines]
+    return prefix
+
+
+def _header_record(source: _Input, compression: str | None, encoding: str, sep: str, skip: int) -> list[str]:
+    """The header as one CSV record of any length (quoted line breaks in names included)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with _text_stream(source, compression, encoding) as stream:
+            records = csv.reader(stream, delimiter=sep)
+            try:
+                for _ in range(skip):
+                    next(records)
+                header = next(records)
+            except StopIteration:
+                header = []
+            except csv.Error as error:
+                raise CliError(f"{source.source}: cannot read the header: {first_line(error)}") from None
+    finally:
+        csv.field_size_limit(previous)
+    if header and skip == 0:
+        header[0] = header[0].lstrip("\ufeff")
+    if not any(cell.strip() for cell in header):
+        raise CliError(f"{source.source}: the first line (the header) is empty")
+    return header
 
 
 def _sniff_separator(line: str, source: str) -> str:
