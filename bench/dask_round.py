@@ -98,6 +98,7 @@ def run_one(mode: str, strategy: str, data: Path, budget: int, workers: int) -> 
             out.update(round_trips=info.round_trips, kcenter_round_trips=info.kcenter.round_trips,
                        kcenter_requests=info.kcenter.requests, kcenter_to_driver=info.kcenter.bytes_to_driver,
                        kcenter_to_workers=info.kcenter.bytes_to_workers, blocks=info.n_blocks,
+                       kcenter_request_seconds=info.kcenter.request_seconds,
                        stages={k: round(v, 2) for k, v in info.seconds.items()})
             stats = client.run(lambda dask_worker: (_peak_rss(), getattr(dask_worker, "transfer_outgoing_bytes_total", 0)))
             out["worker_peak"] = [v[0] for v in stats.values()]

@@ -3,10 +3,16 @@
     python bench/kcenter_ab.py --old d6e8ba0                 # the README K-Center cases
     python bench/kcenter_ab.py --old d6e8ba0 --repeat 5 --big
 
+    python bench/kcenter_ab.py --old 65f42df --streamed     # the streamed run (deep nets) instead
+
 Both versions run in one process on the same arrays, alternating (old, new, old, new, ...),
 so a busy machine slows both alike; the table gives the median of each and the ratio. The old
 ``kernels/`` tree is taken with ``git archive`` into a temporary package (its one import from
 ``dami_np``, the BLAS thread cap, is replaced by the same cap through threadpoolctl). Picks are checked to be identical.
+With ``--streamed`` the contestants are ``streamed_kcenter`` (the pool's points computed batch by
+batch, never held whole) of the old commit's ``dami_np/strategies/_kcenter.py`` and of today's
+tree (the block driver, ``strategies/_kcenter_blocks.py``), with the same kernels; the table also
+gives the passes over the pool (rows computed / rows).
 """
 
 from __future__ import annotations
@@ -53,11 +59,24 @@ def load_old(commit: str, into: Path):
     return old_kernels
 
 
+def print_header(title: str) -> None:
+    """Title (``{rev}`` = the working tree's commit), date, machine, load and command; warms the kernels."""
+    rev = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip()
+    print(f"{title.format(rev=rev)}, {time.strftime('%Y-%m-%d %H:%M')}\n")
+    print(f"Machine: {machine_summary()}; numba threads {K.get_num_threads()}  ")
+    print(f"Load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1, 5, 15 min)  ")
+    print(f"Command: python {' '.join(sys.argv)}\n")
+    warm_kernels()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--old", required=True, help="commit whose kernels/ is the baseline")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--big", action="store_true", help="add 1M x 640 clustered, 1000 picks from 1000 centers")
+    ap.add_argument("--streamed", action="store_true",
+                    help="instead: streamed_kcenter of the old commit vs today's (float32 points, 8,192-row batches)")
     ap.add_argument("--one-center", action="store_true",
                     help="instead: the one-initial-center cases of kcenter_speed.py --low-dim")
     args = ap.parse_args()
@@ -69,16 +88,12 @@ def main() -> None:
     if args.one_center:
         cases = [(100_000, 2, 1, 1000, "gaussian"), (100_000, 3, 1, 1000, "gaussian"), (100_000, 8, 1, 1000, "gaussian"),
                  (100_000, 64, 1, 1000, "gaussian"), (100_000, 640, 1, 1000, "clustered")]
+    if args.streamed:
+        streamed_ab(args)
+        return
     with tempfile.TemporaryDirectory(prefix="kcenter-ab-") as tmp:
         old = load_old(args.old, Path(tmp))
-        new_rev = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
-                                 capture_output=True, text=True).stdout.strip()
-        print(f"# K-Center A/B: kernels of {args.old} (old) vs the working tree at {new_rev} (new), "
-              f"{time.strftime('%Y-%m-%d %H:%M')}\n")
-        print(f"Machine: {machine_summary()}; numba threads {K.get_num_threads()}  ")
-        print(f"Load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1, 5, 15 min)  ")
-        print(f"Command: python {' '.join(sys.argv)}\n")
-        warm_kernels()
+        print_header(f"# K-Center A/B: kernels of {args.old} (old) vs the working tree at {{rev}} (new)")
         xw = make_data("clustered", 3000, 40, 0.3)
         old.kcenter_greedy(xw, 40, np.arange(0, 3000, 7))  # the old kernels compiled at import
         print("| case | old auto (s) | new auto (s) | new / old | same picks | old runs | new runs |")
@@ -100,6 +115,62 @@ def main() -> None:
             title = f"{kind}, {n:,} x {x.shape[1]}, {k} picks from {c} centers"
             print(f"| {title} | {mo:.2f} | {mn:.2f} | {mn / mo:.2f} | {'yes' if same else 'NO'} | "
                   f"{', '.join(f'{t:.2f}' for t in t_old)} | {', '.join(f'{t:.2f}' for t in t_new)} |", flush=True)
+            del x
+    print(f"\nLoad average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def load_old_streamed(commit: str, into: Path):
+    """``dami_np/strategies/_kcenter.py`` of ``commit`` as a module of today's ``dami_np.strategies``."""
+    import importlib.util
+
+    source = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{commit}:dami_np/strategies/_kcenter.py"],
+                            capture_output=True, check=True).stdout
+    path = into / "old_streamed_kcenter.py"
+    path.write_bytes(source)
+    spec = importlib.util.spec_from_file_location("dami_np.strategies._old_streamed_kcenter", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def streamed_ab(args) -> None:
+    from dami_np.strategies import _kcenter_grouped as new
+
+    cases = [(200_000, 64, 100, 500, "gaussian"), (200_000, 64, 1000, 200, "clustered"),
+             (100_000, 300, 50, 1000, "gaussian"), (100_000, 216, 100, 500, "dami W(x)")]
+    with tempfile.TemporaryDirectory(prefix="kcenter-ab-") as tmp:
+        old = load_old_streamed(args.old, Path(tmp))
+        print_header(f"## Streamed K-Center A/B: {args.old} (old) vs the working tree at {{rev}} (new, the block driver)")
+        print("| case | old (s) | new (s) | new / old | same picks and radii | passes old / new | old runs | new runs |")
+        print("|---|---:|---:|---:|:---:|---|---|---|")
+        for n, d, c, k, kind in cases:
+            x = make_dami_data(n) if kind == "dami W(x)" else make_data(kind, n, d, 0.25)
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            centers = np.zeros(n, dtype=bool)
+            centers[np.random.default_rng(1).choice(n, c, replace=False)] = True
+            times = {"old": [], "new": []}
+            passes, same, ref = {}, True, None
+            for _ in range(args.repeat):
+                for name, mod in (("old", old), ("new", new)):
+                    computed = [0]
+
+                    def points_of(rows, computed=computed):
+                        computed[0] += len(rows)
+                        return x[rows]
+
+                    t0 = time.perf_counter()
+                    got = mod.streamed_kcenter(np.arange(n), centers, k, points_of, x.shape[1], chunk_rows=8192)
+                    times[name].append(time.perf_counter() - t0)
+                    passes[name] = computed[0] / n
+                    if name == "old":
+                        ref = got
+                    else:
+                        same = same and all(np.array_equal(a, b) for a, b in zip(got, ref))
+            mo, mn = statistics.median(times["old"]), statistics.median(times["new"])
+            title = f"{kind}, {n:,} x {x.shape[1]} float32, {k} picks from {c} centers"
+            print(f"| {title} | {mo:.2f} | {mn:.2f} | {mn / mo:.2f} | {'yes' if same else 'NO'} | "
+                  f"{passes['old']:.2f} / {passes['new']:.2f} | {', '.join(f'{t:.2f}' for t in times['old'])} | "
+                  f"{', '.join(f'{t:.2f}' for t in times['new'])} |", flush=True)
             del x
     print(f"\nLoad average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
