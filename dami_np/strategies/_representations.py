@@ -192,7 +192,7 @@ class DamiRepresentation:
         dtype = np.dtype(dtype)
         out = np.empty((rows.size, self.dim), dtype=dtype)
         starts = list(range(0, rows.size, self.chunk_rows))
-        workers = min(len(starts), _threads())
+        workers = 1 if self.alone else min(len(starts), _threads())  # rows alone: tiny batches, no GIL ping-pong
 
         def run(mine: list[int]) -> None:
             work: dict[str, np.ndarray] = {}
