@@ -83,6 +83,17 @@ class Round:
             return round_report(self.context, self.selection, self.strategy)
 
 
+def _refuse_continuous(classes: Any) -> None:
+    """Non-integer float labels are a continuous target (scikit-learn's rule), not classes."""
+    from ._validation import continuous_label_example
+
+    example = continuous_label_example(classes)
+    if example is not None:
+        raise ValueError(f"y looks continuous (non-integer numbers such as {example!r}, {len(classes)} distinct "
+                         "values): a classifier needs classes; bin or round it, or pass classes_anyway=True to "
+                         "treat each distinct value as a class")
+
+
 def run_round(
     X: Any,
     y: Any,
@@ -107,10 +118,13 @@ def run_round(
     ``MLPClassifier`` parameters; ``fit_model=False`` fits the model only when the strategy needs
     it (what ``query`` does; ``report()`` then needs a model-free strategy or a cold start).
     """
+    classes_anyway = bool(options.pop("classes_anyway", False))
     func, name, options, preprocess, budget, random_state = check_round_arguments(
         strategy, budget, model, random_state, options
     )
     table = prepare_table(X, y, model=model, preprocess=preprocess, candidates=candidates, preprocessor=preprocessor)
+    if not classes_anyway:
+        _refuse_continuous(table.classes)
     n_candidates = int(table.candidates.size if table.candidates is not None else (~table.labeled).sum())
     if budget > n_candidates:
         what = "candidate rows" if candidates is not None else "unlabeled rows"

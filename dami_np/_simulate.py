@@ -341,7 +341,14 @@ def _check_sizes(setup: _Setup) -> None:
     """The training part must hold the initial set plus every batch (checked on seed 0's split,
     whose size is the same for every seed)."""
     rng = np.random.default_rng(0)
-    train, _ = _stratified_split(setup.y_codes, setup.test_size, rng)
+    train, test = _stratified_split(setup.y_codes, setup.test_size, rng)
+    n = len(setup.y_codes)
+    if len(test) < setup.n_classes:
+        smallest = setup.n_classes / n
+        raise ValueError(
+            f"the test part has {len(test)} row(s) (test_size={setup.test_size:g} of {n} rows), fewer than the "
+            f"{setup.n_classes} classes: its accuracies would say nothing; use test_size >= {smallest:.3g}"
+        )
     needed = setup.initial + setup.batch * setup.rounds
     if needed > len(train):
         raise ValueError(

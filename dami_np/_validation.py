@@ -24,6 +24,7 @@ __all__ = [
     "SPARSE_DENSE_LIMIT_BYTES",
     "check_array",
     "check_labels",
+    "continuous_label_example",
     "check_random_state",
     "model_seed",
     "random_state_value",
@@ -311,6 +312,29 @@ def _check_not_continuous(arr: np.ndarray, name: str) -> None:
             f"Unknown label type: continuous. {name} holds non-integer numbers (e.g. {float(value)!r}); a classifier "
             "needs discrete classes: bin or round a regression target, or pass the labels as ints or strings"
         )
+
+
+def continuous_label_example(labels: Any, *, texts: bool = False) -> float | None:
+    """A non-integer number among ``labels`` (the labeled values) when they look like a continuous
+    target by scikit-learn's rule (numbers, some not integers), else None.  With ``texts`` (a CSV's
+    label column, which has no other way to hold floats) texts count as numbers when every one of
+    them reads as a finite number; otherwise a text label makes the labels classes."""
+    values = labels.ravel() if isinstance(labels, np.ndarray) else np.asarray(list(labels), dtype=object)
+    if values.size == 0 or values.dtype.kind in "biu" or (values.dtype.kind == "U" and not texts):
+        return None
+    if values.dtype.kind == "O" and not texts and any(isinstance(v, str) for v in values.tolist()):
+        return None
+    if values.dtype.kind == "f":
+        numbers_ = values.astype(np.float64)
+    else:
+        import pandas as pd
+
+        parsed = pd.to_numeric(pd.Series(values.astype(object), copy=False), errors="coerce")
+        numbers_ = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not np.isfinite(numbers_).all():
+        return None  # a text that is not a number (or inf/NaN): classes
+    fractional = np.flatnonzero(numbers_ != np.round(numbers_))
+    return float(numbers_[fractional[0]]) if fractional.size else None
 
 
 def _first_missing(arr: np.ndarray) -> int | None:

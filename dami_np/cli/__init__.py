@@ -112,6 +112,9 @@ def _input_options(sub: argparse.ArgumentParser, *, id_help: str) -> None:
                        help="feature columns where only an empty cell is missing (like the label and id): "
                             "'NA', 'None', 'null'... stay values; repeatable")
     group.add_argument("--encoding", metavar="NAME", help="text encoding of a CSV (default: UTF-8)")
+    group.add_argument("--classes-anyway", action="store_true",
+                       help="accept a label column of non-integer numbers (refused as a continuous target): "
+                            "each distinct value is a class")
 
 
 def _sub(commands: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:

@@ -108,6 +108,21 @@ def label_series(column: pd.Series, na_values: Sequence[str] = ()) -> pd.Series:
     return text.astype(object).where(~missing.to_numpy(dtype=bool), None)
 
 
+def refuse_continuous(labels: pd.Series, label: str, source: str, classes_anyway: bool) -> None:
+    """A label column whose labels are all numbers, some not integers, is a continuous target (prices...):
+    one error line, unless ``--classes-anyway`` (each distinct value is then a class)."""
+    if classes_anyway:
+        return
+    from .._validation import continuous_label_example
+
+    present = labels.dropna()
+    example = continuous_label_example(present.to_numpy(dtype=object), texts=True)
+    if example is not None:
+        raise CliError(f"{source}: label column {label!r} looks continuous (numbers such as {example!r}, "
+                       f"{present.nunique()} distinct values): a classifier needs classes; bin or round it, or pass "
+                       "--classes-anyway to treat each distinct value as a class")
+
+
 def check_labels(raw: pd.Series, labels: pd.Series, label: str, source: str) -> None:
     """One warning line per suspicious class: a placeholder (``?``, ``NA``...), or classes that
     differ only by case or surrounding spaces."""

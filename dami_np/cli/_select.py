@@ -18,6 +18,7 @@ from ._columns import (
     feature_columns,
     identifier_warnings,
     label_series,
+    refuse_continuous,
     report_id_name,
     require_column,
     split_names,
@@ -59,6 +60,7 @@ def run_select(args: argparse.Namespace) -> int:
         exclude=args.exclude,
         source=table.source,
         rows=table.rows,
+        classes_anyway=bool(getattr(args, "classes_anyway", False)),
         na_values=na_values,
         plan=plan,
     )
@@ -131,6 +133,7 @@ def pick_from_frame(
     rows: np.ndarray | None = None,
     na_values: Sequence[str] = (),
     plan: object = None,
+    classes_anyway: bool = False,
 ) -> pd.DataFrame:
     """Validate a labeled/unlabeled table and return the pick report as a DataFrame.
 
@@ -152,6 +155,7 @@ def pick_from_frame(
     chosen = feature_columns(columns, label=label, id_column=id_column, features=features, exclude=exclude,
                              source=source)
     y = label_series(frame[label], na_values)
+    refuse_continuous(y, label, source, classes_anyway)
     hollow = blank_rows(frame[chosen]) & y.isna().to_numpy(dtype=bool)
     if hollow.any() and not hollow.all():  # an unlabeled row without any feature value says nothing
         note(f"{source}: {int(hollow.sum())} unlabeled row(s) have no feature value (data row(s) "

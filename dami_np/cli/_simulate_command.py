@@ -16,6 +16,7 @@ from ._columns import (
     feature_columns,
     identifier_warnings,
     label_series,
+    refuse_continuous,
     require_column,
     split_names,
     unusable_columns_message,
@@ -56,6 +57,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         sep=parse_separator(args.sep), na_values=split_names(args.na_values, "--na-values") if args.na_values else [],
         encoding=args.encoding, decimal=args.decimal,
         keep_na=split_names(args.keep_na, "--keep-na") if getattr(args, "keep_na", None) else [],
+        classes_anyway=bool(getattr(args, "classes_anyway", False)),
     )
     check_features(X, args.table)
     release()  # every check passed: print the held notes and warnings, then work
@@ -100,6 +102,7 @@ def load_labeled_table(
     encoding: str | None = None,
     decimal: str | None = None,
     keep_na: Sequence[str] = (),
+    classes_anyway: bool = False,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """A file path (or ``-``), or the name of a bundled dataset; every row must carry a label."""
     from .. import datasets
@@ -139,6 +142,7 @@ def load_labeled_table(
             f"{source}: simulate needs every row labeled; column {label!r} is empty in {int(missing.sum())} rows "
             f"(first at data row {first_row})"
         )
+    refuse_continuous(y, label, source, classes_anyway)
     check_labels(frame[label], y, label, source)
     identifier_warnings(frame, chosen, source, identifiers=features is None)
     index = pd.Index(rows)  # errors name rows as numbered in the file

@@ -38,7 +38,7 @@ def add_status(commands: argparse._SubParsersAction, parent: argparse.ArgumentPa
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from ._columns import check_features, label_series, require_column, split_names
+    from ._columns import check_features, label_series, refuse_continuous, require_column, split_names
     from ._model_columns import chosen_features, model_id_column, table_info
     from ._select import check_seed
     from ._table_reader import parse_separator, read_table
@@ -67,6 +67,7 @@ def run_status(args: argparse.Namespace) -> int:
     chosen = chosen_features(columns, label=args.label, id_column=id_column, features=args.features,
                              exclude=args.exclude, saved=saved, source=table.source, model_path=args.model)
     y = label_series(frame[args.label], na_values)
+    refuse_continuous(y, args.label, table.source, bool(args.classes_anyway))
     checked = check_features(frame[chosen], table.source)
     audit = _audit_positions(round_model, frame, table.rows, id_column, args.model, table.source)
     release()
