@@ -370,3 +370,39 @@ def test_merge_into_table_writes_and_clears_one_cell(tmp_path, name):
     else:
         assert path.read_bytes() == before or json.loads(path.read_text()) == json.loads(before)
     assert not list(tmp_path.glob(".t.*"))
+
+
+def _mixed_json_table(path: Path) -> None:
+    records = [{"x": i * 0.5, "mixed": i if i % 2 else f"a{i}", "label": ("a" if i % 3 == 0 else "b") if i < 6 else None}
+               for i in range(30)]
+    path.write_text(json.dumps(records))
+
+
+def test_select_outputs_are_one_group(tmp_path, capsys):
+    """A sheet Parquet cannot hold: one line naming it, and --out (written first before) untouched."""
+    pytest.importorskip("pyarrow")
+    _mixed_json_table(tmp_path / "t.json")
+    (tmp_path / "picks.csv").write_text("old\n")
+    code, _, err = run(capsys, "select", tmp_path / "t.json", "--label", "label", "--budget", "3", "--out",
+                       tmp_path / "picks.csv", "--sheet", tmp_path / "s.parquet", "--save-model", tmp_path / "m.npz",
+                       "--no-status")
+    errors = [line for line in err.splitlines() if not line.startswith("dami: warning: ")]
+    assert code == 2 and len(errors) == 1 and "s.parquet" in errors[0] and "Traceback" not in err, err
+    assert (tmp_path / "picks.csv").read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["picks.csv", "t.json"]
+
+
+@pytest.mark.parametrize("flag", ["--out", "--sheet"])
+def test_output_equal_to_the_model_input_is_refused(tmp_path, capsys, flag):
+    frame = table(30)
+    frame["label"] = (["a", "b"] * 3) + [None] * 24
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    code, _, err = run(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--save-model",
+                       tmp_path / "m.npz", "--no-status", "--out", tmp_path / "picks.csv")
+    assert code == 0, err
+    model = (tmp_path / "m.npz").read_bytes()
+    (tmp_path / "m.csv").symlink_to(tmp_path / "m.npz")
+    code, _, err = run(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--model",
+                       tmp_path / "m.npz", "--no-status", flag, tmp_path / "m.csv")
+    assert_one_error_line(code, err, "refusing to overwrite")
+    assert (tmp_path / "m.npz").read_bytes() == model

@@ -101,7 +101,7 @@ def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = 
         return Target(None, kind)
     for source in inputs:
         if source != "-" and Path(source).exists() and path.exists() and os.path.samefile(source, path):
-            raise CliError(f"{path}: refusing to overwrite the input table")
+            raise CliError(f"{path}: refusing to overwrite an input file ({source})")
     if path.exists():
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
@@ -229,27 +229,41 @@ def _json_records(frame: pd.DataFrame, *, lines: bool = False) -> str:
     return "[\n" + ",\n".join(records) + "\n]\n" if records else "[]\n"
 
 
-def write_frame(frame: pd.DataFrame, target: Target) -> None:
-    """Write ``frame`` to its target; any OSError is one CliError line."""
+def frame_item(frame: pd.DataFrame, target: Target) -> tuple[Path, Callable[[Path], None]] | None:
+    """``frame`` for its file target as one ``write_files`` item, to be renamed with the command's other
+    outputs (None for standard output or a non-regular file: ``write_frame`` writes those at once)."""
+    if target.path is None or target.in_place:
+        return None
+    return target.path, lambda tmp: tmp.write_bytes(_rendered(frame, target))
+
+
+def _rendered(frame: pd.DataFrame, target: Target) -> bytes:
     from ._table_edit import compression_by_name
 
     name = target.path.name if target.path is not None else ""
+    return render(frame, target.fmt, compress=compression_by_name(name) or False,
+                  lines=plain_name(name).endswith((".jsonl", ".ndjson")))
+
+
+def write_frame(frame: pd.DataFrame, target: Target) -> None:
+    """Write ``frame`` to its target; any OSError is one CliError line."""
+    item = frame_item(frame, target)
+    if item is not None:
+        write_files([item])
+        return
     if target.path is None and target.fmt in ("csv", "tsv"):
         from ._console import terminal_numbers
 
         frame = terminal_numbers(frame)  # H25: 4 significant digits on a terminal; files and pipes keep all
-    data = render(frame, target.fmt, compress=compression_by_name(name) or False,
-                  lines=plain_name(name).endswith((".jsonl", ".ndjson")))
+    data = _rendered(frame, target)
     if target.path is None:
         write_stdout(data)
-    elif target.in_place:
+    else:
         try:
             with open(target.path, "wb") as handle:
                 handle.write(data)
         except OSError as error:
             raise CliError(f"cannot write {target.path}: {error.strerror or error}") from None
-    else:
-        write_files([(target.path, lambda tmp: tmp.write_bytes(data))])
 
 
 def write_stdout(data: bytes) -> None:

@@ -151,7 +151,7 @@ class SelectPlan:
         self.sheet: Path | None = None
         self.sheet_kind: str | None = None
         self.config: Path | None = None
-        inputs = (args.table,)
+        inputs = (args.table,) + ((args.model,) if getattr(args, "model", None) else ())  # H24: never the --model
         if args.sheet is not None:
             if sheet_format == "label-studio":
                 self.sheet = check_target(args.sheet, "--sheet", suffixes=(".json",), inputs=inputs)
@@ -246,8 +246,9 @@ class SelectPlan:
         return done.report()
 
     def finish(self, frame: pd.DataFrame, rows: np.ndarray, report: pd.DataFrame, *, label: str,
-               id_column: str | None, source: str) -> None:
-        """Write the sheet (and config) and the model file together, then print the status."""
+               id_column: str | None, source: str, extra_items: Sequence[tuple[Path, Any]] = ()) -> None:
+        """Write the sheet (and config) and the model file together (with ``extra_items``, the --out
+        file: one group, all renamed or none), then print the status."""
         from .._label_studio import dumps, labeling_config, tasks
         from .._model_io import model_arrays, write_npz
         from .._sheet import annotation_sheet
@@ -258,7 +259,7 @@ class SelectPlan:
             from ._audit import audit_in_round
 
             audit_in_round(status, self.round, frame, rows, id_column, source, self.y)
-        items: list[tuple[Path, Any]] = []
+        items: list[tuple[Path, Any]] = list(extra_items)
         if self.sheet is not None and self.sheet_format == "label-studio":
             task_list = tasks(frame, positions, report, label=label, id_column=id_column,
                               model_version=f"dami-np {self.strategy}")
@@ -282,9 +283,10 @@ class SelectPlan:
             if self.audit_n:
                 sheet = _audit.mark_sheet(sheet, len(report), len(audit_rows))
                 self.audit_record = _audit.record(audit_rows, frame, rows, id_column)
-            compress = self.sheet.name.lower().endswith(".gz")
-            data = render(sheet, self.sheet_kind or "csv", compress=compress)
-            items.append((self.sheet, lambda tmp, data=data: tmp.write_bytes(data)))
+            from ._table_edit import compression_by_name  # H24: rendered inside the group, errors name the file
+
+            compress, kind = compression_by_name(self.sheet.name) or False, self.sheet_kind or "csv"
+            items.append((self.sheet, lambda tmp, sheet=sheet: tmp.write_bytes(render(sheet, kind, compress=compress))))
         if self.save is not None:
             if self.model is None:
                 warn(f"no model saved to {self.save}: a model needs labeled rows of at least two classes")
