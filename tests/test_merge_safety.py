@@ -406,3 +406,14 @@ def test_output_equal_to_the_model_input_is_refused(tmp_path, capsys, flag):
                        tmp_path / "m.npz", "--no-status", flag, tmp_path / "m.csv")
     assert_one_error_line(code, err, "refusing to overwrite")
     assert (tmp_path / "m.npz").read_bytes() == model
+
+
+@pytest.mark.parametrize("twin", ["ｃａｔ", "ca\u200bt"])
+def test_select_warns_about_look_alike_classes(tmp_path, capsys, twin):
+    frame = table(30)
+    frame["label"] = ["cat", "dog", twin, "cat", "dog"] + [None] * 25
+    frame.to_csv(tmp_path / "t.csv", index=False, encoding="utf-8")
+    code, _, err = run(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--exclude", "key",
+                       "--no-status", "--out", tmp_path / "p.csv")
+    assert code == 0, err
+    assert "differ only by case, Unicode form or invisible characters" in err and repr(twin) in err

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._merge import class_key
 from ._console import warn
 from ._errors import CliError
 from ._table_reader import column_hint
@@ -143,11 +144,12 @@ def check_labels(raw: pd.Series, labels: pd.Series, label: str, source: str) -> 
              f"they count as the class {example.strip()!r}")
     by_case: dict[str, list[str]] = {}
     for value in counts.index:
-        by_case.setdefault(str(value).casefold(), []).append(str(value))
+        by_case.setdefault(class_key(str(value)), []).append(str(value))  # H24: also NFKC, zero-width
     clashes = [sorted(group) for group in by_case.values() if len(group) > 1]
     if clashes:
         shown = "; ".join(" and ".join(repr(v) for v in group) for group in clashes[:3])
-        warn(f"{source}: label column {label!r} has classes that differ only by case ({shown}); "
+        warn(f"{source}: label column {label!r} has classes that differ only by case, Unicode form or invisible "
+             f"characters ({shown}); "
              "they count as different classes")
     by_number: dict[float, list[str]] = {}
     for value in counts.index:
