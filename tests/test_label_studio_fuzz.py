@@ -12,25 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dami_np import _label_studio as ls
-from dami_np.cli import main
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_error_line(code, err, *fragments):
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("dami: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
+from test_workflow import assert_one_error_line, run
 
 
 def _result(choice):
     return [{"from_name": "dami_label", "to_name": "row", "type": "choices", "value": {"choices": [choice]}}]
+
+
+def dami(capsys, *argv):
+    """``dami ARGV`` in-process (paths given as Path objects): (exit code, stdout, stderr)."""
+    return run(capsys, *[str(a) for a in argv])
 
 
 TASKS = [
@@ -47,7 +38,7 @@ def test_sheet_with_label_studio_like_column_names_is_a_sheet(tmp_path, capsys):
     path.write_text("lead_time,annotator,annotation_id,row,label\n1.5,ann,7,3,a\n2.5,bob,8,4,\n3.5,eve,9,5,\n")
     (tmp_path / "s.csv").write_text("dami_pick,dami_row,lead_time,annotator,annotation_id,row,label\n"
                                     "1,1,2.5,bob,8,4,b\n2,2,3.5,eve,9,5,a\n")
-    code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
     assert code == 0, err
     assert "merged 2 label(s)" in err
     assert pd.read_csv(path)["label"].tolist() == ["a", "b", "a"]
@@ -70,7 +61,7 @@ def test_json_min_task_id_on_two_rows_merges_both(tmp_path, capsys):
          "annotation_id": 2, "updated_at": "2026-03-02"},
     ]
     (tmp_path / "min.json").write_text(json.dumps(records))
-    code, _, err = run(capsys, "merge", tmp_path / "min.json", "--into", path, "--label", "label")
+    code, _, err = dami(capsys, "merge", tmp_path / "min.json", "--into", path, "--label", "label")
     assert code == 0, err
     assert "merged 2 label(s)" in err
     assert path.read_text() == "x,label\n1,cat\n2,dog\n3,cat\n"
@@ -96,7 +87,7 @@ def test_wrong_types_are_one_line_naming_the_task(tmp_path, capsys, where, value
     node[where[-1]] = value
     (tmp_path / "export.json").write_text(json.dumps(tasks))
     (tmp_path / "t.csv").write_text("x,label\n1,cat\n2,\n3,\n")
-    code, _, err = run(capsys, "merge", tmp_path / "export.json", "--into", tmp_path / "t.csv", "--label", "label")
+    code, _, err = dami(capsys, "merge", tmp_path / "export.json", "--into", tmp_path / "t.csv", "--label", "label")
     assert_one_error_line(code, err, fragment)
     assert "task" in err
 
@@ -104,7 +95,7 @@ def test_wrong_types_are_one_line_naming_the_task(tmp_path, capsys, where, value
 def test_nesting_100k_deep_is_one_line(tmp_path, capsys):
     (tmp_path / "export.json").write_text("[" * 100_000 + "]" * 100_000)
     (tmp_path / "t.csv").write_text("x,label\n1,cat\n2,\n")
-    code, _, err = run(capsys, "merge", tmp_path / "export.json", "--into", tmp_path / "t.csv", "--label", "label")
+    code, _, err = dami(capsys, "merge", tmp_path / "export.json", "--into", tmp_path / "t.csv", "--label", "label")
     assert_one_error_line(code, err, "export.json", "nested too deeply")
 
 

@@ -7,7 +7,6 @@ import bz2
 import gzip
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,24 +18,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dami_np.cli import main
 import dami_np.cli._table_writer as table_writer
-
-DAMI = shutil.which("dami", path=str(Path(sys.executable).parent)) or shutil.which("dami")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from test_workflow import DAMI, assert_one_error_line, run
 
 
-def assert_one_error_line(code: int, err: str, *fragments: str) -> None:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("dami: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
+def dami(capsys, *argv):
+    """``dami ARGV`` in-process (paths given as Path objects): (exit code, stdout, stderr)."""
+    return run(capsys, *[str(a) for a in argv])
 
 
 def table(n: int = 12) -> pd.DataFrame:
@@ -102,7 +90,7 @@ def test_table_changed_between_read_and_rename_is_refused(tmp_path, capsys, monk
         return original(*args, **kwargs)
 
     monkeypatch.setattr(table_writer, "write_files", meanwhile)
-    code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
     assert_one_error_line(code, err, "changed by another program", "nothing was written")
     assert path.read_bytes() == saved_by_spreadsheet
     assert not list(tmp_path.glob(".t.csv.*"))
@@ -135,7 +123,7 @@ def test_stale_temporaries_of_a_killed_write_are_removed_live_ones_kept(tmp_path
         old = time.time() - 60
         for temp in temps:
             os.utime(temp, (old, old))
-        code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
+        code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
         assert code == 0, err
         left = sorted(tmp_path.glob(".t.csv.*.tmp.csv"))
         assert len(left) == 1  # the live writer's temporary is kept, the killed one's removed
@@ -148,7 +136,7 @@ def test_stale_temporaries_of_a_killed_write_are_removed_live_ones_kept(tmp_path
 
 # ---------------------------------------------------------------------- 3. every format written back as read
 def _merge_ok(capsys, sheet_path, into, *extra):
-    code, _, err = run(capsys, "merge", sheet_path, "--into", into, "--label", "label", *extra)
+    code, _, err = dami(capsys, "merge", sheet_path, "--into", into, "--label", "label", *extra)
     assert code == 0, err
     assert "could not edit" not in err, err
     return err
@@ -244,7 +232,7 @@ def test_numerically_equal_label_is_that_class(tmp_path, capsys, classes, typed,
     path = tmp_path / "t.csv"
     path.write_text(f"x,label\n1,{classes[0]}\n2,{classes[1]}\n3,\n4,\n")
     (tmp_path / "s.csv").write_text(f"dami_pick,dami_row,x,label\n1,2,3,{typed}\n")
-    code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
     assert code == 0, err
     assert "a typo?" not in err and "same number" in err
     assert path.read_text().splitlines()[3] == f"3,{stored}"
@@ -255,7 +243,7 @@ def test_look_alike_class_is_named(tmp_path, capsys, typed):
     path = tmp_path / "t.csv"
     path.write_text("x,label\n1,cat\n2,dog\n3,\n")
     (tmp_path / "s.csv").write_text(f"dami_pick,dami_row,x,label\n1,2,3,{typed}\n", encoding="utf-8")
-    code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
     assert code == 0, err
     assert "only by case, spaces, Unicode form or invisible characters" in err and "'cat'" in err
 
@@ -276,7 +264,7 @@ def test_csv_outputs_defuse_formulas_and_merge_strips_the_prefix(tmp_path, capsy
     path = tmp_path / "t.csv"
     pd.DataFrame({"note": ["=1+1", "@x", "plain"], "label": ["=bad", None, None]}).to_csv(path, index=False)
     (tmp_path / "s.csv").write_text("dami_pick,dami_row,note,label\n1,1,'@x,'=bad\n")
-    code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label")
     assert code == 0, err
     assert pd.read_csv(path)["label"].tolist()[:2] == ["=bad", "=bad"]
 
@@ -286,7 +274,7 @@ def test_sheet_saved_by_a_spreadsheet_is_accepted(tmp_path, capsys):
     path = tmp_path / "t.csv"
     path.write_text("id,x,label\n00110,3.14159265358979,a\n1099,2.718281828459045,\n00007,1.0,\n")
     (tmp_path / "s.csv").write_text("dami_pick,dami_row,id,x,label\n1,1,1099.0,2.718281828,b\n2,2,7,1,a\n")
-    code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label", "--id", "id")
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label", "--id", "id")
     assert code == 0, err
     assert path.read_text() == "id,x,label\n00110,3.14159265358979,a\n1099,2.718281828459045,b\n00007,1.0,a\n"
 
@@ -295,7 +283,7 @@ def test_ids_that_still_differ_name_the_way_out(tmp_path, capsys):
     path = tmp_path / "t.csv"
     path.write_text("id,x,label\nA-0110,3,a\nA-1099,2,\n")
     (tmp_path / "s.csv").write_text("dami_pick,dami_row,id,x,label\n1,1,A-109,2,b\n")
-    code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label", "--id", "id")
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label", "--id", "id")
     assert_one_error_line(code, err, "'A-109'", "leading zeros", "match by dami_row")
 
 
@@ -305,7 +293,7 @@ def test_sep_decimal_encoding_apply_to_the_table_only(tmp_path, capsys):
     raw = "key;x;label\nk0;0,5;é\nk1;1,5;\n".encode("latin-1")
     path.write_bytes(raw)
     (tmp_path / "s.csv").write_text("dami_pick,dami_row,key,x,label\n1,1,k1,1.5,é\n", encoding="utf-8")
-    code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label", "--sep", ";",
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "label", "--sep", ";",
                        "--decimal", ",", "--encoding", "latin-1")
     assert code == 0, err
     assert path.read_bytes() == raw.replace(b"k1;1,5;\n", "k1;1,5;é\n".encode("latin-1"))
@@ -325,7 +313,7 @@ def test_symlink_of_someone_else_in_a_sticky_directory_is_refused(tmp_path, caps
     link = shared / "out.csv"
     link.symlink_to(victim)
     os.lchown(link, 65534, 65534)
-    code, _, err = run(capsys, "merge", tmp_path / "s.csv", "--into", tmp_path / "t.csv", "--label", "label",
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", tmp_path / "t.csv", "--label", "label",
                        "--out", link)
     assert_one_error_line(code, err, "symlink owned by someone else")
     assert victim.read_text() == "precious\n"
@@ -383,7 +371,7 @@ def test_select_outputs_are_one_group(tmp_path, capsys):
     pytest.importorskip("pyarrow")
     _mixed_json_table(tmp_path / "t.json")
     (tmp_path / "picks.csv").write_text("old\n")
-    code, _, err = run(capsys, "select", tmp_path / "t.json", "--label", "label", "--budget", "3", "--out",
+    code, _, err = dami(capsys, "select", tmp_path / "t.json", "--label", "label", "--budget", "3", "--out",
                        tmp_path / "picks.csv", "--sheet", tmp_path / "s.parquet", "--save-model", tmp_path / "m.npz",
                        "--no-status")
     errors = [line for line in err.splitlines() if not line.startswith("dami: warning: ")]
@@ -397,12 +385,12 @@ def test_output_equal_to_the_model_input_is_refused(tmp_path, capsys, flag):
     frame = table(30)
     frame["label"] = (["a", "b"] * 3) + [None] * 24
     frame.to_csv(tmp_path / "t.csv", index=False)
-    code, _, err = run(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--save-model",
+    code, _, err = dami(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--save-model",
                        tmp_path / "m.npz", "--no-status", "--out", tmp_path / "picks.csv")
     assert code == 0, err
     model = (tmp_path / "m.npz").read_bytes()
     (tmp_path / "m.csv").symlink_to(tmp_path / "m.npz")
-    code, _, err = run(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--model",
+    code, _, err = dami(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--model",
                        tmp_path / "m.npz", "--no-status", flag, tmp_path / "m.csv")
     assert_one_error_line(code, err, "refusing to overwrite")
     assert (tmp_path / "m.npz").read_bytes() == model
@@ -413,7 +401,7 @@ def test_select_warns_about_look_alike_classes(tmp_path, capsys, twin):
     frame = table(30)
     frame["label"] = ["cat", "dog", twin, "cat", "dog"] + [None] * 25
     frame.to_csv(tmp_path / "t.csv", index=False, encoding="utf-8")
-    code, _, err = run(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--exclude", "key",
+    code, _, err = dami(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--exclude", "key",
                        "--no-status", "--out", tmp_path / "p.csv")
     assert code == 0, err
     assert "differ only by case, Unicode form or invisible characters" in err and repr(twin) in err

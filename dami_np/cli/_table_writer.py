@@ -9,7 +9,6 @@ it is written), created with the mode the umask gives (an existing file's mode i
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import json
 import os
