@@ -15,8 +15,12 @@ import pandas as pd
 __all__ = ["encode_labels"]
 
 
-def encode_labels(y: Any, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(labeled mask, int64 codes with -1 for missing, distinct labels in code order) of ``n`` labels."""
+def encode_labels(y: Any, n: int, *, ordered: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labeled mask, int64 codes with -1 for missing, distinct labels in code order) of ``n`` labels.
+
+    ``ordered``: labels that cannot be sorted are an error (``MLPClassifier``: scikit-learn's
+    sorted ``classes_``) instead of coded in first-appearance order.  A NumPy array keeps its
+    dtype in the distinct labels."""
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
             raise ValueError(f"y must be 1-D (one label per row), got a DataFrame with {y.shape[1]} columns")
@@ -37,8 +41,15 @@ def encode_labels(y: Any, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values = series[labeled]
     try:
         codes, uniques = pd.factorize(values, sort=True)
+        if ordered:
+            np.sort(np.asarray(uniques, dtype=object))  # pandas orders mixed types; Python cannot
     except TypeError:  # labels of mixed, unorderable types: first-appearance order
+        if ordered:
+            raise ValueError("y labels must be mutually comparable (e.g. all strings or all numbers)") from None
         codes, uniques = pd.factorize(values, sort=False)
     full = np.full(n, -1, dtype=np.int64)
     full[labeled] = codes
-    return labeled, full, np.asarray(uniques)
+    classes = np.asarray(uniques)
+    if isinstance(y, np.ndarray) and y.dtype != object and classes.dtype != y.dtype:
+        classes = classes.astype(y.dtype)
+    return labeled, full, classes

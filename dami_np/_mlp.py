@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from dami_np import _local_linear as _ll
 from dami_np._mlp_math import Adam, ParamLayout, Workspace, forward_logits, glorot_init, softmax_inplace
+from dami_np._labels import encode_labels
 from dami_np._stratified import stratified_split as _stratified_split
 from dami_np._validation import (
     NotFittedError,
@@ -285,37 +286,33 @@ class MLPClassifier:
 
     @staticmethod
     def _encode_labels(y: np.ndarray, classes: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Return (sorted class array, int index of each label)."""
-        try:
-            present = np.unique(y)
-        except TypeError:
-            raise ValueError("y labels must be mutually comparable (e.g. all strings or all numbers)") from None
+        """Return (sorted class array, int index of each label): the library's one label encoder
+        (``_labels.encode_labels``, sorted labels required), or ``classes`` as given."""
+        _, codes, present = encode_labels(y, y.shape[0], ordered=True)
         if classes is None:
-            classes_ = present
-            if classes_.shape[0] < 2:
+            if present.shape[0] < 2:
                 raise ValueError(
-                    f"y has only one class ({classes_.tolist()[0]!r}); at least two are needed "
+                    f"y has only one class ({present.tolist()[0]!r}); at least two are needed "
                     "(or pass classes= with the full label set)"
                 )
-        else:
-            cls = np.asarray(classes)
-            if cls.ndim != 1:
-                raise ValueError(f"classes must be a 1-D sequence of labels, got shape {cls.shape}")
-            cls = check_labels(cls, cls.shape[0], name="classes")
-            try:
-                classes_ = np.unique(cls)
-            except TypeError:
-                raise ValueError("classes must be mutually comparable (e.g. all strings or all numbers)") from None
-            if classes_.shape[0] < 2:
-                raise ValueError(f"classes must contain at least two distinct labels, got {classes_.tolist()!r}")
-            try:
-                unknown = present[~np.isin(present, classes_)]
-            except TypeError:
-                unknown = present
-            if unknown.size:
-                raise ValueError(f"y contains labels not in classes: {unknown[:5].tolist()!r}")
-        y_idx = np.searchsorted(classes_, y).astype(np.intp)
-        return classes_, y_idx
+            return present, codes.astype(np.intp)
+        cls = np.asarray(classes)
+        if cls.ndim != 1:
+            raise ValueError(f"classes must be a 1-D sequence of labels, got shape {cls.shape}")
+        cls = check_labels(cls, cls.shape[0], name="classes")
+        try:
+            classes_ = np.unique(cls)
+        except TypeError:
+            raise ValueError("classes must be mutually comparable (e.g. all strings or all numbers)") from None
+        if classes_.shape[0] < 2:
+            raise ValueError(f"classes must contain at least two distinct labels, got {classes_.tolist()!r}")
+        try:
+            unknown = present[~np.isin(present, classes_)]
+        except TypeError:
+            unknown = present
+        if unknown.size:
+            raise ValueError(f"y contains labels not in classes: {unknown[:5].tolist()!r}")
+        return classes_, np.searchsorted(classes_, y).astype(np.intp)
 
     def _initial_state(
         self, p: dict[str, Any], layout: ParamLayout, classes_: np.ndarray, dtype: np.dtype, rng: np.random.Generator

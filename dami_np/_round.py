@@ -77,6 +77,10 @@ class Round:
         """One row per pick (see ``dami_np.select``)."""
         from ._round_report import round_report
 
+        if self.table.model is None and self.table.n_labeled_classes >= 2:
+            raise ValueError("this round was run without its model (fit_model=False): its report would "
+                             "describe the picks as a cold start; run it with fit_model=True")
+
         from ._timings import stage
 
         with stage("report"):

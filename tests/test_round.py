@@ -93,6 +93,8 @@ def test_query_builds_no_report_and_fits_no_model_for_a_model_free_strategy(monk
     assert fitted == []
     dami_np.query(X, y, 3, strategy="margin", random_state=0)
     assert fitted == [1]
+    with pytest.raises(ValueError, match="without its model"):
+        _round.run_round(X, y, 3, "random", random_state=0, fit_model=False).report()
 
 
 def test_the_strategies_context_is_read_only_and_never_trains():
@@ -152,3 +154,11 @@ def test_one_label_encoder_and_one_stratified_split():
     np.testing.assert_array_equal(codes, expected_codes)
     assert list(classes) == list(expected_classes)
     assert _mlp._stratified_split is _simulate._stratified_split
+    from dami_np import _fit_table
+
+    assert _mlp.encode_labels is encode_labels and _fit_table.encode_labels is encode_labels
+    # the MLP's classes_ are the encoder's, in the label array's own dtype (scikit-learn's np.unique)
+    model = dami_np.MLPClassifier((3,), max_iter=3, random_state=0).fit(np.eye(4), np.array(["b", "a", "b", "c"]))
+    assert model.classes_.dtype == np.dtype("<U1") and list(model.classes_) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="mutually comparable"):
+        dami_np.MLPClassifier((3,), max_iter=3).fit(np.eye(2), np.array(["a", 1], dtype=object))
