@@ -283,7 +283,8 @@ def same_value(a: Any, b: Any) -> bool:
     fa, fb = _number(a), _number(b)
     if fa is not None and fb is not None:
         return math.isclose(fa, fb, rel_tol=_RELATIVE_TOLERANCE)
-    if _plain_text(a) == _plain_text(b):
+    ta, tb = _plain_text(a), _plain_text(b)
+    if ta == tb or (ta.casefold() == tb.casefold() and ta.casefold() in ("true", "false")):  # a spreadsheet's TRUE
         return True
     return _plain_text(unguard_cell(a)) == _plain_text(unguard_cell(b))
 

@@ -279,6 +279,14 @@ def test_sheet_saved_by_a_spreadsheet_is_accepted(tmp_path, capsys):
     assert path.read_text() == "id,x,label\n00110,3.14159265358979,a\n1099,2.718281828459045,b\n00007,1.0,a\n"
 
 
+def test_booleans_saved_as_true_false_by_a_spreadsheet_match(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    path.write_text("flag,x,label\ntrue,1,a\nfalse,2,\nmaybe,3,\n")
+    (tmp_path / "s.csv").write_text("dami_pick,dami_row,flag,x,label\n1,1,FALSE,2,b\n")
+    _merge_ok(capsys, tmp_path / "s.csv", path)
+    assert path.read_text() == "flag,x,label\ntrue,1,a\nfalse,2,b\nmaybe,3,\n"
+
+
 def test_ids_that_still_differ_name_the_way_out(tmp_path, capsys):
     path = tmp_path / "t.csv"
     path.write_text("id,x,label\nA-0110,3,a\nA-1099,2,\n")
@@ -405,3 +413,17 @@ def test_select_warns_about_look_alike_classes(tmp_path, capsys, twin):
                        "--no-status", "--out", tmp_path / "p.csv")
     assert code == 0, err
     assert "differ only by case, Unicode form or invisible characters" in err and repr(twin) in err
+
+
+def test_tsv_and_categorical_parquet_tables_are_edited_quietly(tmp_path, capsys):
+    (tmp_path / "t.tsv").write_text("key\tx\tlabel\nk0\t0.5\ta\nk1\t1.5\t\n")
+    (tmp_path / "s.csv").write_text("dami_pick,dami_row,key,x,label\n1,1,k1,1.5,a\n")
+    err = _merge_ok(capsys, tmp_path / "s.csv", tmp_path / "t.tsv")
+    assert ".tmp" not in err  # reading the result back says nothing
+    assert (tmp_path / "t.tsv").read_text() == "key\tx\tlabel\nk0\t0.5\ta\nk1\t1.5\ta\n"
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"key": ["k0", "k1"], "x": [0.5, 1.5], "label": pd.Categorical(["a", None])})
+    frame.to_parquet(tmp_path / "t.parquet")
+    _merge_ok(capsys, tmp_path / "s.csv", tmp_path / "t.parquet")
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert isinstance(back["label"].dtype, pd.CategoricalDtype) and back["label"].tolist() == ["a", "a"]

@@ -336,9 +336,15 @@ def _reads_back(tmp: Path, expected: Any, table: Any, *, label: str, id_column: 
     from .._merge import label_text
     from ._table_reader import read_table
 
+    from ._console import discard, hold
+
     text_columns = (label,) + ((id_column,) if id_column else ())
-    again = read_table(str(tmp), text_columns=text_columns, sep=sep, na_values=na_values, encoding=encoding,
-                       decimal=decimal)
+    hold()  # the notes of reading the temporary file back are not the user's business
+    try:
+        again = read_table(str(tmp), text_columns=text_columns, sep=sep, na_values=na_values, encoding=encoding,
+                           decimal=decimal)
+    finally:
+        discard()
     if list(again.frame.columns) != list(expected.columns) or not np.array_equal(again.rows, table.rows):
         return False
     for column in expected.columns:

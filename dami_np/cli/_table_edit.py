@@ -138,6 +138,9 @@ def _edited_parquet(data: bytes, label: str, edits: dict[int, str]) -> bytes:
         kind = pa.string() if pa.types.is_null(field.type) else field.type
         array = pa.array([None if v is None else str(v) for v in values], type=kind)
         field = field.with_type(kind)
+    elif pa.types.is_dictionary(field.type) and pa.types.is_string(field.type.value_type):  # a pandas category
+        array = pa.array([None if v is None else str(v) for v in values], type=pa.string()).dictionary_encode()
+        array = array.cast(field.type)
     else:
         raise ValueError(f"label column of Parquet type {field.type}")
     table = table.set_column(index, field, array)
