@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._labels import encode_labels
+from ._timings import stage
 from ._validation import model_seed
 
 __all__ = ["PreparedTable", "prepare_table", "with_model", "fit_table", "fit_model", "is_fitted"]
@@ -100,11 +101,12 @@ def prepare_table(
         preprocess = not fitted
     columns = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
     if preprocess:
-        if preprocessor is None:
-            from ._preprocess import TabularPreprocessor
+        with stage("preprocessing"):
+            if preprocessor is None:
+                from ._preprocess import TabularPreprocessor
 
-            preprocessor = TabularPreprocessor().fit(X)
-        matrix = np.asarray(preprocessor.transform(X), dtype=np.float64)
+                preprocessor = TabularPreprocessor().fit(X)
+            matrix = np.asarray(preprocessor.transform(X), dtype=np.float64)
         names = list(preprocessor.feature_names_out_)
     else:
         matrix = _numeric(X)
@@ -147,8 +149,9 @@ def with_model(
         else:
             notes.append(f"{reason}: trained from scratch (as with --refit)")
     rows = np.flatnonzero(table.labeled)
-    fitted = fit_model(table.matrix[rows], table.codes[rows], model=model, params=params,
-                       random_state=random_state, warm=start)
+    with stage("fit"):
+        fitted = fit_model(table.matrix[rows], table.codes[rows], model=model, params=params,
+                           random_state=random_state, warm=start)
     return replace(table, model=fitted, model_on_codes=True, warm=start is not None, notes=tuple(notes))
 
 
