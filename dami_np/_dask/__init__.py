@@ -15,9 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ._gather import DaskRoundError
+from ._connect import DEFAULT_TIMEOUT, DaskConnectError, connect
+from ._paths import check_parquet_paths
 from ._round import SUPPORTED, get_client, run_round
 
-__all__ = ["select", "query", "select_parquet", "read_parquet", "DaskRoundError", "SUPPORTED", "is_dask_collection"]
+__all__ = ["select", "query", "select_parquet", "read_parquet", "DaskRoundError", "DaskConnectError", "SUPPORTED",
+           "is_dask_collection"]
 
 
 def is_dask_collection(obj: Any) -> bool:
@@ -54,16 +57,17 @@ def read_parquet(paths: Any) -> Any:
 
 
 def select_parquet(paths: Any, label: str, budget: int, strategy: Any = None, seed: int | None = None,
-                   address: str | None = None, **options: Any) -> pd.DataFrame:
+                   address: str | None = None, timeout: float = DEFAULT_TIMEOUT, **options: Any) -> pd.DataFrame:
     """The report of one round over Parquet files on a Dask cluster (what ``dami select --dask`` runs).
 
     ``paths``: a directory, a glob or a list of Parquet files; ``label``: the label column (missing
     values mark the unlabeled rows); ``address``: a scheduler address (``tcp://host:8786``),
     ``local:N`` for a LocalCluster of N worker processes started for this call, or None for the
-    running client.
+    running client; ``timeout``: seconds to connect to the scheduler and to see a worker (``_connect``).
     """
     from contextlib import ExitStack
 
+    check_parquet_paths(paths)
     with ExitStack() as stack:
         if address is not None:
             from distributed import Client, LocalCluster
@@ -76,7 +80,7 @@ def select_parquet(paths: Any, label: str, budget: int, strategy: Any = None, se
                                                            dashboard_address=None, processes=True))
                 stack.enter_context(Client(cluster))
             else:
-                stack.enter_context(Client(address))
+                stack.enter_context(connect(address, timeout))
         else:
             get_client()
         frame = read_parquet(paths)

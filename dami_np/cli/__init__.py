@@ -57,6 +57,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < 1e6:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dami`` command."""
     parser = _Parser(
@@ -149,6 +160,8 @@ def _add_select(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--dask", metavar="ADDRESS",
                      help="run the round on a Dask cluster (scheduler address, or local:N for N local worker "
                           "processes); TABLE is then a Parquet file, directory or glob; needs dami-np[dask]")
+    sub.add_argument("--dask-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                     help="seconds to connect to the --dask scheduler and for a first worker to join (default: 10)")
     _input_options(sub, id_help="an id column to copy into the output (not a feature)")
     from ._workflow_options import add_select_options
 

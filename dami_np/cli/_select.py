@@ -86,7 +86,8 @@ def _run_dask(args: argparse.Namespace, target: object) -> int:
     except ImportError as err:
         raise CliError(f"--dask needs dask and distributed: pip install 'dami-np[dask]' ({err})") from None
     try:
-        report = select_parquet(args.table, args.label, args.budget, args.strategy, args.seed, args.dask)
+        report = select_parquet(args.table, args.label, args.budget, args.strategy, args.seed, args.dask,
+                                timeout=args.dask_timeout)
     except (ValueError, OSError, DaskRoundError) as err:
         raise CliError(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
     write_frame(report, target)
