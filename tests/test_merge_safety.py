@@ -427,3 +427,39 @@ def test_tsv_and_categorical_parquet_tables_are_edited_quietly(tmp_path, capsys)
     _merge_ok(capsys, tmp_path / "s.csv", tmp_path / "t.parquet")
     back = pd.read_parquet(tmp_path / "t.parquet")
     assert isinstance(back["label"].dtype, pd.CategoricalDtype) and back["label"].tolist() == ["a", "a"]
+
+
+@pytest.mark.parametrize("name", ["t.dat", "misnamed.csv"])
+def test_in_place_merge_keeps_the_content_format_whatever_the_name(tmp_path, capsys, name):
+    frame = table(5)
+    path = tmp_path / name
+    if name == "misnamed.csv":
+        pytest.importorskip("pyarrow")
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    sheet(frame, [3], ["a"]).to_csv(tmp_path / "s.csv", index=False)
+    _merge_ok(capsys, tmp_path / "s.csv", path)
+    assert path.read_bytes().startswith(b"PAR1") == (name == "misnamed.csv")
+    back = pd.read_parquet(path) if name == "misnamed.csv" else pd.read_csv(path)
+    assert back["label"].fillna("").tolist() == ["a", "b", "", "a", ""]
+
+
+def test_sheet_and_model_targets_follow_the_protected_symlink_rule(tmp_path, capsys):
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("needs root to own a link as another user")
+    frame = table(30)
+    frame["label"] = (["a", "b"] * 3) + [None] * 24
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    victim = tmp_path / "victim.csv"
+    victim.write_text("precious\n")
+    link = shared / "s.csv"
+    link.symlink_to(victim)
+    os.lchown(link, 65534, 65534)
+    code, _, err = dami(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--no-status",
+                        "--sheet", link)
+    assert_one_error_line(code, err, "--sheet", "symlink owned by someone else")
+    assert victim.read_text() == "precious\n"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -152,11 +152,15 @@ def merge_into_table(into: str, entries_for: Callable[[Any], Any], *, label: str
     from ._errors import CliError
     from ._table_guard import Fingerprint, check_unchanged, table_lock
     from ._table_reader import column_hint, read_table
-    from ._table_writer import prepare_output, write_files
+    from ._table_writer import format_by_name, prepare_output, write_files
     from .._merge import merge_labels
 
-    target = prepare_output(out if out is not None else into, None,
+    content = _content_format(into) if out is None else None  # rewritten in place: the format it has
+    named = format_by_name(Path(into)) is not None
+    target = prepare_output(out if out is not None else into, None if named else content,
                             inputs=tuple(inputs) + ((into,) if out is not None else ()))
+    if content is not None and target.fmt != content:
+        target = replace(target, fmt=content)
     if target.path is None:
         raise CliError("--out - is not supported by merge; give a file")
     in_place = out is None or (Path(into).exists() and target.path.exists()
@@ -294,7 +298,10 @@ def _label_writer(into: str, table: Any, new_frame: Any, result: Any, cleared: S
                 if _reads_back(tmp, new_frame, table, label=label, id_column=id_column, sep=sep, decimal=decimal,
                                encoding=encoding, na_values=na_values):
                     return
-            except (ValueError, UnicodeError, OSError, EOFError, ImportError, CliError):
+            except OSError as error:
+                if error.errno is not None:  # a real write error (disk full, quota...): say that, not a fallback
+                    raise
+            except (ValueError, UnicodeError, EOFError, ImportError, CliError):
                 pass
             warn(f"{into}: could not edit the label cells in place; the table is rewritten from its values "
                  "(number formatting may differ)")
@@ -302,6 +309,20 @@ def _label_writer(into: str, table: Any, new_frame: Any, result: Any, cleared: S
         tmp.write_bytes(_compress(data, compression))
 
     return write
+
+
+def _content_format(into: str) -> str | None:
+    """The output format of a table rewritten in place: that of its content (a Parquet file named
+    .csv stays Parquet, a CSV named .dat stays CSV); None when it cannot be read (the reader says why)."""
+    from ._table_edit import content_kind
+
+    try:
+        with open(into, "rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return None
+    kind = content_kind(_plain(head, partial=True), into)
+    return {"jsonl": "json", "tsv": "csv"}.get(kind, kind)
 
 
 def _kind_of(fmt: str, name: str) -> str:
@@ -312,14 +333,25 @@ def _kind_of(fmt: str, name: str) -> str:
     return "csv" if fmt == "tsv" else fmt
 
 
-def _plain(raw: bytes) -> bytes:
+def _plain(raw: bytes, *, partial: bool = False) -> bytes:
+    """``raw`` decompressed (``partial``: the first bytes of a file, as far as they go)."""
+    import lzma
+
     from ._table_edit import _DECOMPRESS, compression_of
+    from ._formats import OPENERS
 
     kind = compression_of(raw)
-    try:
-        return _DECOMPRESS[kind](raw) if kind else raw
-    except (OSError, EOFError, ValueError):
+    if not kind:
         return raw
+    try:
+        if partial:
+            import io
+
+            with OPENERS[kind](io.BytesIO(raw), "rb") as stream:
+                return stream.read(4096)
+        return _DECOMPRESS[kind](raw)
+    except (OSError, EOFError, ValueError, lzma.LZMAError):
+        return b""
 
 
 def _compress(data: bytes, compression: str | None) -> bytes:
@@ -370,7 +402,14 @@ def _model_item(frame: Any, args: argparse.Namespace, target: Path) -> tuple[lis
     from ._model_columns import merge_columns, table_record
 
     features, id_column = merge_columns(frame, args, target)  # H25: the feature selection of the model file
-    fitted = fit_table(frame[features], y, random_state=int(args.seed))  # the round's model recipe (H23a)
+    from .._preprocess import UnusableColumnsError
+    from ._columns import unusable_columns_message
+    from ._errors import CliError
+
+    try:
+        fitted = fit_table(frame[features], y, random_state=int(args.seed))  # the round's model recipe (H23a)
+    except UnusableColumnsError as error:  # the CLI's advice (--exclude), not the Python API's
+        raise CliError(unusable_columns_message(error, str(args.into))) from None
     if fitted.model is None:
         warn(f"no model saved to {target}: a model needs labeled rows of at least two classes")
         return [], None

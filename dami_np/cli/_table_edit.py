@@ -55,7 +55,7 @@ def content_kind(raw: bytes, name: str) -> str:
     first = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if lowered.endswith((".jsonl", ".ndjson")):
         return "jsonl"
-    if lowered.endswith(".json") or first in (b"[", b"{"):
+    if lowered.endswith(".json"):  # as the reader tells them: JSON by name, one record per line if it starts so
         return "jsonl" if first == b"{" else "json"
     return "csv"
 

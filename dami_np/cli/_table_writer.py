@@ -30,7 +30,7 @@ from ._formats import JSON_SUFFIXES, OUTPUT_FORMATS, PARQUET_SUFFIXES, TSV_SUFFI
 
 def output_format(out: Path | None, fmt: str | None) -> str:
     """The output format: ``--format`` if given (it must agree with a known extension), else by name."""
-    by_name = _format_by_name(out) if out is not None else None
+    by_name = format_by_name(out) if out is not None else None
     if fmt is not None:
         fmt = fmt.lower()
         if fmt not in OUTPUT_FORMATS:
@@ -47,7 +47,8 @@ def output_format(out: Path | None, fmt: str | None) -> str:
     return by_name
 
 
-def _format_by_name(out: Path) -> str | None:
+def format_by_name(out: Path) -> str | None:
+    """The output format a file name says (compression suffixes aside), None when it says none."""
     name = plain_name(out.name)
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
@@ -89,7 +90,7 @@ def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = 
         raise CliError(f"--out {out}: names a directory; give a file name")
     path = None if out in (None, "-") else Path(out)  # type: ignore[arg-type]
     device = path is not None and path.exists() and not path.is_dir() and not path.is_file()
-    kind = output_format(None if device and _format_by_name(path) is None else path, fmt)  # type: ignore[arg-type]
+    kind = output_format(None if device and format_by_name(path) is None else path, fmt)  # type: ignore[arg-type]
     if kind == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -113,14 +114,25 @@ def prepare_output(out: str | None, fmt: str | None, *, inputs: Sequence[str] = 
     real = Path(os.path.realpath(path))  # write through a symlink to its target
     if real.exists():
         if not os.access(real, os.W_OK):
+            if _read_only_file_system(real.parent):  # nothing there can be removed or replaced either
+                raise CliError(f"{path}: is on a read-only file system; write the result elsewhere with --out FILE")
             raise CliError(f"{path}: exists and is read-only; remove it or choose another --out")
     parent = real.parent
     if not parent.exists():
+        if path.is_symlink():  # a dangling link: its target's directory is what is missing
+            raise CliError(f"{path}: is a link to {os.readlink(path)}, whose directory {parent} does not exist")
         raise CliError(f"{path}: output directory {_shown_parent(path)} does not exist")
     if not parent.is_dir():
         raise CliError(f"{path}: {_shown_parent(path)} is not a directory")
     probe_directory(parent, shown=_shown_parent(path))
     return Target(real, kind)
+
+
+def _read_only_file_system(directory: Path) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def refuse_protected_symlink(path: Path, what: str = "--out") -> None:

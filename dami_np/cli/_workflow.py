@@ -28,7 +28,7 @@ import pandas as pd
 
 from ._console import NORMAL, VERBOSE, note, verbosity, warn
 from ._errors import CliError
-from ._table_writer import output_format, probe_directory, render, write_files
+from ._table_writer import output_format, probe_directory, refuse_protected_symlink, render, write_files
 
 SHEET_FORMATS = ("table", "label-studio")
 
@@ -113,6 +113,7 @@ def check_target(path: str, what: str, *, suffixes: Sequence[str] = (), inputs: 
     for source in inputs:
         if source and source != "-" and Path(source).exists() and target.exists() and os.path.samefile(source, target):
             raise CliError(f"{what} {path}: refusing to overwrite the input table")
+    refuse_protected_symlink(target, what)  # H24: the fs.protected_symlinks rule
     real = Path(os.path.realpath(target))
     if real.exists():
         info = real.stat()
