@@ -85,6 +85,9 @@ def entries_from_sheet(sheet: pd.DataFrame, *, label: str, id_column: str | None
                        na_values: Sequence[str] = ()) -> SheetEntries:
     """The entries of a plain sheet (CSV/Parquet/JSON records as written by ``--sheet``)."""
     columns = [str(c) for c in sheet.columns]
+    plain = [unguard_cell(c) for c in columns]  # a column name starting with = got a ' in a CSV sheet
+    if plain != columns and len(set(plain)) == len(plain):
+        sheet, columns = sheet.set_axis(plain, axis=1), plain
     if label not in columns:
         raise ValueError(f"{source}: the sheet has no label column {label!r}")
     if id_column is not None:

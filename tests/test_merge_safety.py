@@ -463,3 +463,15 @@ def test_sheet_and_model_targets_follow_the_protected_symlink_rule(tmp_path, cap
                         "--sheet", link)
     assert_one_error_line(code, err, "--sheet", "symlink owned by someone else")
     assert victim.read_text() == "precious\n"
+
+
+def test_sheet_column_names_with_the_spreadsheet_prefix_match_the_table(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    path.write_text("=x,@label\n1,a\n2,\n")
+    (tmp_path / "s.csv").write_text("dami_pick,dami_row,'=x,'@label\n1,1,3,b\n")
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "@label")
+    assert_one_error_line(code, err, "'=x'", "3", "2")  # the column is checked, not skipped
+    (tmp_path / "s.csv").write_text("dami_pick,dami_row,'=x,'@label\n1,1,2,b\n")
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "@label")
+    assert code == 0, err
+    assert path.read_text() == "=x,@label\n1,a\n2,b\n"
