@@ -4,6 +4,7 @@
     python bench/kcenter_ab.py --old d6e8ba0 --repeat 5 --big
 
     python bench/kcenter_ab.py --old 65f42df --streamed     # the streamed run (deep nets) instead
+    python bench/kcenter_ab.py --old 65f42df --dask         # distributed_kcenter on a 2-worker LocalCluster
 
 Both versions run in one process on the same arrays, alternating (old, new, old, new, ...),
 so a busy machine slows both alike; the table gives the median of each and the ratio. The old
@@ -12,7 +13,9 @@ so a busy machine slows both alike; the table gives the median of each and the r
 With ``--streamed`` the contestants are ``streamed_kcenter`` (the pool's points computed batch by
 batch, never held whole) of the old commit's ``dami_np/strategies/_kcenter.py`` and of today's
 tree (the block driver, ``strategies/_kcenter_blocks.py``), with the same kernels; the table also
-gives the passes over the pool (rows computed / rows).
+gives the passes over the pool (rows computed / rows).  With ``--dask``: ``distributed_kcenter`` of the
+old commit's ``dami_np/_dask/_kcenter.py`` (uploaded to the workers as a plain module) and of
+today's ``_dask/_remote_blocks.py``, on the same scattered blocks of one LocalCluster.
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="add 1M x 640 clustered, 1000 picks from 1000 centers")
     ap.add_argument("--streamed", action="store_true",
                     help="instead: streamed_kcenter of the old commit vs today's (float32 points, 8,192-row batches)")
+    ap.add_argument("--dask", action="store_true",
+                    help="instead: distributed_kcenter of the old commit vs today's (1M x 20, 136 blocks, 2 workers)")
     ap.add_argument("--one-center", action="store_true",
                     help="instead: the one-initial-center cases of kcenter_speed.py --low-dim")
     args = ap.parse_args()
@@ -90,6 +95,9 @@ def main() -> None:
                  (100_000, 64, 1, 1000, "gaussian"), (100_000, 640, 1, 1000, "clustered")]
     if args.streamed:
         streamed_ab(args)
+        return
+    if args.dask:
+        dask_ab(args)
         return
     with tempfile.TemporaryDirectory(prefix="kcenter-ab-") as tmp:
         old = load_old(args.old, Path(tmp))
@@ -137,7 +145,7 @@ def streamed_ab(args) -> None:
     from dami_np.strategies import _kcenter_grouped as new
 
     cases = [(200_000, 64, 100, 500, "gaussian"), (200_000, 64, 1000, 200, "clustered"),
-             (100_000, 300, 50, 1000, "gaussian"), (100_000, 216, 100, 500, "dami W(x)")]
+             (50_000, 300, 50, 500, "gaussian"), (100_000, 216, 100, 500, "dami W(x)")]
     with tempfile.TemporaryDirectory(prefix="kcenter-ab-") as tmp:
         old = load_old_streamed(args.old, Path(tmp))
         print_header(f"## Streamed K-Center A/B: {args.old} (old) vs the working tree at {{rev}} (new, the block driver)")
@@ -172,6 +180,52 @@ def streamed_ab(args) -> None:
                   f"{passes['old']:.2f} / {passes['new']:.2f} | {', '.join(f'{t:.2f}' for t in times['old'])} | "
                   f"{', '.join(f'{t:.2f}' for t in times['new'])} |", flush=True)
             del x
+    print(f"\nLoad average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def dask_ab(args, n: int = 1_000_000, d: int = 20, n_blocks: int = 136, k: int = 1000, n_centers: int = 1000) -> None:
+    import distributed
+
+    from dami_np._dask import _remote_blocks as new
+
+    with tempfile.TemporaryDirectory(prefix="kcenter-ab-") as tmp:
+        source = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{args.old}:dami_np/_dask/_kcenter.py"],
+                                capture_output=True, check=True, text=True).stdout
+        path = Path(tmp) / "old_dask_kcenter.py"
+        path.write_text(source.replace("from .. import kernels", "from dami_np import kernels"))
+        sys.path.insert(0, tmp)
+        import old_dask_kcenter as old
+
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+                distributed.Client(c) as client:
+            client.upload_file(str(path))
+            print_header(f"## Distributed K-Center A/B: {args.old} (old) vs the working tree at {{rev}} (new, the block driver)")
+            rng = np.random.default_rng(0)
+            pts = rng.standard_normal((n, d))
+            centers = np.zeros(n, dtype=bool)
+            centers[rng.choice(n, n_centers, replace=False)] = True
+            cuts = np.linspace(0, n, n_blocks + 1).astype(np.int64)
+            futures = client.scatter([pts[a:b] for a, b in zip(cuts[:-1], cuts[1:])], hash=False)
+            client.run(lambda: __import__("dami_np").kernels.nearest_sq_distances(np.ones((3, 2)), np.ones((1, 2))))
+            print("| case | old (s) | new (s) | new / old | same picks and radii | round trips old / new | old runs | new runs |")
+            print("|---|---:|---:|---:|:---:|---|---|---|")
+            times, trips, same, ref = {"old": [], "new": []}, {}, True, None
+            for _ in range(args.repeat):
+                for name, mod in (("old", old), ("new", new)):
+                    blocks = [mod.Block((int(a), int(b)), f, np.flatnonzero(centers[a:b]))
+                              for a, b, f in zip(cuts[:-1], cuts[1:], futures)]
+                    stats = mod.KCenterStats()
+                    t0 = time.perf_counter()
+                    got = mod.distributed_kcenter(client, blocks, pts[centers], k, stats=stats)
+                    times[name].append(time.perf_counter() - t0)
+                    trips[name] = stats.round_trips
+                    if ref is None:
+                        ref = got
+                    same = same and all(np.array_equal(a, b) for a, b in zip(got, ref))
+            mo, mn = statistics.median(times["old"]), statistics.median(times["new"])
+            print(f"| gaussian, {n:,} x {d} in {n_blocks} blocks on 2 workers, {k} picks from {n_centers} centers | "
+                  f"{mo:.2f} | {mn:.2f} | {mn / mo:.2f} | {'yes' if same else 'NO'} | {trips['old']} / {trips['new']} | "
+                  f"{', '.join(f'{t:.2f}' for t in times['old'])} | {', '.join(f'{t:.2f}' for t in times['new'])} |")
     print(f"\nLoad average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
