@@ -17,8 +17,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def guard_cell(value: Any) -> Any:
     """``value`` with ``'`` before it when it is text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not _is_number(value):
-        return "'" + value
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        try:
+            float(value)  # a number such as -1.5 is no formula
+        except ValueError:
+            return "'" + value
     return value
 
 
@@ -28,10 +31,3 @@ def unguard_cell(value: Any) -> Any:
         return value[1:]
     return value
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

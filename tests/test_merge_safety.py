@@ -308,19 +308,25 @@ def test_sep_decimal_encoding_apply_to_the_table_only(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------- 12. protected symlinks
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to own a link as another user")
-def test_symlink_of_someone_else_in_a_sticky_directory_is_refused(tmp_path, capsys):
-    frame = table()
-    frame.to_csv(tmp_path / "t.csv", index=False)
-    sheet(frame, [3], ["a"]).to_csv(tmp_path / "s.csv", index=False)
+def _planted_link(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A symlink owned by another user in a world-writable sticky directory, and the file it points to."""
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chmod(shared, 0o1777)
     victim = tmp_path / "victim.csv"
     victim.write_text("precious\n")
-    link = shared / "out.csv"
+    link = shared / name
     link.symlink_to(victim)
     os.lchown(link, 65534, 65534)
+    return link, victim
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to own a link as another user")
+def test_symlink_of_someone_else_in_a_sticky_directory_is_refused(tmp_path, capsys):
+    frame = table()
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    sheet(frame, [3], ["a"]).to_csv(tmp_path / "s.csv", index=False)
+    link, victim = _planted_link(tmp_path, "out.csv")
     code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", tmp_path / "t.csv", "--label", "label",
                        "--out", link)
     assert_one_error_line(code, err, "symlink owned by someone else")
@@ -451,14 +457,7 @@ def test_sheet_and_model_targets_follow_the_protected_symlink_rule(tmp_path, cap
     frame = table(30)
     frame["label"] = (["a", "b"] * 3) + [None] * 24
     frame.to_csv(tmp_path / "t.csv", index=False)
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    os.chmod(shared, 0o1777)
-    victim = tmp_path / "victim.csv"
-    victim.write_text("precious\n")
-    link = shared / "s.csv"
-    link.symlink_to(victim)
-    os.lchown(link, 65534, 65534)
+    link, victim = _planted_link(tmp_path, "s.csv")
     code, _, err = dami(capsys, "select", tmp_path / "t.csv", "--label", "label", "--budget", "2", "--no-status",
                         "--sheet", link)
     assert_one_error_line(code, err, "--sheet", "symlink owned by someone else")
