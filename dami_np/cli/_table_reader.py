@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import sys
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,8 +228,10 @@ def _read_parquet(source: _Input) -> pd.DataFrame:
 def _read_json(source: _Input) -> pd.DataFrame:
     lines = source.source.lower().endswith((".jsonl", ".ndjson")) or source.head.lstrip()[:1] == b"{"
     try:
-        frame = pd.read_json(source.pandas_source(), orient="records", lines=lines, dtype=False,
-                             convert_dates=False, precise_float=True)
+        with warnings.catch_warnings():  # pandas 3 deprecates convert_dates; False keeps date-like names as text
+            warnings.filterwarnings("ignore", message=".*convert_dates", category=Warning)
+            frame = pd.read_json(source.pandas_source(), orient="records", lines=lines, dtype=False,
+                                 convert_dates=False, precise_float=True)
     except (ValueError, OSError) as error:
         raise CliError(f"{source.source}: cannot read JSON (expected a list of records, or one record "
                        f"per line): {first_line(error)}") from None
