@@ -474,3 +474,11 @@ def test_sheet_column_names_with_the_spreadsheet_prefix_match_the_table(tmp_path
     code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", path, "--label", "@label")
     assert code == 0, err
     assert path.read_text() == "=x,@label\n1,a\n2,b\n"
+
+
+def test_cr_only_line_ends_are_kept(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"key,x,label\rk0,0.5,a\rk1,1.5,\r")
+    (tmp_path / "s.csv").write_text("dami_pick,dami_row,key,x,label\n1,1,k1,1.5,a\n")
+    _merge_ok(capsys, tmp_path / "s.csv", path)
+    assert path.read_bytes() == b"key,x,label\rk0,0.5,a\rk1,1.5,a\r"

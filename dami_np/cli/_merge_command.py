@@ -277,7 +277,6 @@ def _label_writer(into: str, table: Any, new_frame: Any, result: Any, cleared: S
     """Edit the label cells of the table's own bytes when the output is of its format (verified by
     reading the result back), else render the frame; the output's name decides its compression."""
     from ._console import warn
-    from ._errors import CliError
     from ._table_edit import compression_by_name, compression_of, content_kind, edited_table
     from ._table_writer import render
 
@@ -301,7 +300,7 @@ def _label_writer(into: str, table: Any, new_frame: Any, result: Any, cleared: S
             except OSError as error:
                 if error.errno is not None:  # a real write error (disk full, quota...): say that, not a fallback
                     raise
-            except (ValueError, UnicodeError, EOFError, ImportError, CliError):
+            except Exception:  # noqa: BLE001 - any other failure of the in-place edit: rewrite (and say so)
                 pass
             warn(f"{into}: could not edit the label cells in place; the table is rewritten from its values "
                  "(number formatting may differ)")

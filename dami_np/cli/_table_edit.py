@@ -87,14 +87,14 @@ def _edited_csv(data: bytes, label: str, edits: dict[int, str], *, sep: str | No
         bom, codec = b"", encoding or "utf-8"
     text = data[len(bom):].decode(codec)
     prefix = ""
-    first = text.split("\n", 1)[0].rstrip("\r")
+    first = _first_line(text)
     excel = _EXCEL_SEP.match(first)
     if excel:  # Excel's "sep=;" line: kept, the header is the next line
         sep = sep or excel.group(1)
         end = len(first)
         end += 2 if text[end:end + 2] == "\r\n" else (1 if end < len(text) else 0)
         prefix, text = text[:end], text[end:]
-        first = text.split("\n", 1)[0].rstrip("\r")
+        first = _first_line(text)
     if sep is None:
         from ._table_reader import _sniff_separator
 
@@ -104,6 +104,11 @@ def _edited_csv(data: bytes, label: str, edits: dict[int, str], *, sep: str | No
         raise ValueError("label column not in the raw header")
     edited = edit_csv_cells(text, sep=sep, column=header.index(label), edits=edits)
     return bom + (prefix + edited).encode(codec)
+
+
+def _first_line(text: str) -> str:
+    """The first line, whatever ends it (LF, CRLF or a lone CR)."""
+    return re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
 
 
 # ---------------------------------------------------------------------- Parquet
