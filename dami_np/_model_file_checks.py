@@ -117,7 +117,7 @@ def check_info(info: Any) -> dict[str, Any]:
         return {}
     _require(isinstance(info, dict), "info is not a mapping")
     history = info.get("history", [])
-    _require(isinstance(history, list) and all(_is_real(h) and 0.0 <= h <= 1.0 for h in history),
+    _require(isinstance(history, list) and all(_is_real(h) and (math.isnan(h) or 0.0 <= h <= 1.0) for h in history),
              "info.history is not a list of agreements between 0 and 1")
     for name in ("seed", "n_labeled"):
         if name in info:
@@ -125,6 +125,16 @@ def check_info(info: Any) -> dict[str, Any]:
                      f"info.{name} {_shown(info[name])} is not a non-negative integer")
     if "strategy" in info:
         _require(info["strategy"] is None or isinstance(info["strategy"], str), "info.strategy is not text")
+    audit = info.get("audit")
+    if audit is not None:
+        _require(isinstance(audit, dict), "info.audit is not a mapping")
+        rows = audit.get("rows", [])
+        _require(isinstance(rows, list) and all(_is_int(r) and 0 <= r < 1 << 62 for r in rows),
+                 "info.audit.rows is not a list of data row numbers")
+        ids = audit.get("ids")
+        _require(ids is None or (isinstance(ids, list) and len(ids) == len(rows)
+                                 and all(i is None or isinstance(i, (str, int, float)) for i in ids)),
+                 "info.audit.ids is not one id per audit row")
     table = info.get("table")
     if table is not None:
         _require(isinstance(table, dict), "info.table is not a mapping")

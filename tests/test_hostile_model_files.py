@@ -79,6 +79,15 @@ def test_the_good_file_loads(good):
     assert saved.model.predict_proba(Xe).shape == (40, 2)
 
 
+def test_what_dami_writes_loads(good, tmp_path):
+    """An undefined agreement (NaN: no unlabeled rows left) and an audit record are valid metadata."""
+    _, members, _ = good
+    path = _write(tmp_path / "m.npz", _with_meta(members, lambda m: m["info"].update(
+        history=[float("nan"), 0.9], audit={"rows": [3, 1], "ids": ["a", None]})))
+    saved = _model_io.load_model(path)
+    assert np.isnan(saved.info["history"][0]) and saved.info["audit"]["rows"] == [3, 1]
+
+
 def test_an_unused_member_is_never_inflated(good, tmp_path):
     path, members, _ = good
     target = tmp_path / "m.npz"
@@ -139,6 +148,10 @@ def test_a_declared_huge_shape_is_refused_before_any_allocation(good, tmp_path):
     (lambda m: m.update(info=[1, 2]), "info"),
     (lambda m: m.update(info={"history": ["x"]}), "history"),
     (lambda m: m.update(info={"table": {"label": 3, "id": None, "features": []}}), "table"),
+    (lambda m: m.update(info={"audit": {"rows": ["x"]}}), "audit"),
+    (lambda m: m.update(info={"audit": {"rows": [1e30]}}), "audit"),
+    (lambda m: m.update(info={"audit": {"rows": [1, 2], "ids": ["a"]}}), "audit"),
+    (lambda m: m.update(info={"history": [0.5, 2.0]}), "history"),
     (lambda m: m.update(params=[]), "params"),
     (lambda m: m.update(layer_sizes=[2, 4, "2"]), "layer_sizes"),
     (lambda m: m.update(n_features_in=99), "n_features_in"),
