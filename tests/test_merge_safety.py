@@ -482,3 +482,38 @@ def test_cr_only_line_ends_are_kept(tmp_path, capsys):
     (tmp_path / "s.csv").write_text("dami_pick,dami_row,key,x,label\n1,1,k1,1.5,a\n")
     _merge_ok(capsys, tmp_path / "s.csv", path)
     assert path.read_bytes() == b"key,x,label\rk0,0.5,a\rk1,1.5,a\r"
+
+
+# ---------------------------------------------------------------------- property: only the label cells change
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# (no lone CR: Python's csv writer leaves it unquoted with "\n" line ends, a file no reader reads back)
+_cells = st.text(alphabet=st.sampled_from(list("ab ,;\t\"'\n=é1.-")), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_cells, st.booleans()), min_size=1, max_size=6), st.sampled_from([",", ";", "\t"]),
+       st.sampled_from(["\n", "\r\n"]), st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
+       st.sampled_from([None, "gzip", "bz2"]), st.text(alphabet="xyz ,\"", min_size=1, max_size=4))
+def test_edited_csv_changes_only_the_label_cells(rows, sep, line_end, encoding, compression, new_label):
+    import csv
+    import io
+
+    from dami_np.cli._table_edit import _COMPRESS, edited_table
+
+    frame = pd.DataFrame({"text": [t for t, _ in rows], "label": ["" if empty else "old" for _, empty in rows]})
+    raw = frame.to_csv(index=False, sep=sep, lineterminator=line_end, quoting=csv.QUOTE_MINIMAL).encode(encoding)
+    raw = _COMPRESS[compression](raw) if compression else raw
+    edits = {i: new_label for i, (_, empty) in enumerate(rows) if empty}
+    out = edited_table(raw, name="t.csv", label="label", edits=edits, compression=compression, sep=sep)
+
+    def parsed(data: bytes) -> pd.DataFrame:
+        return pd.read_csv(io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False, encoding=encoding,
+                           compression=compression)
+
+    before, after = parsed(raw), parsed(out)
+    assert after["text"].tolist() == before["text"].tolist()
+    assert after["label"].tolist() == [edits.get(i, "old") for i in range(len(rows))]
+    if not edits:
+        assert out == raw
