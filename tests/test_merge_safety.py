@@ -464,6 +464,18 @@ def test_sheet_and_model_targets_follow_the_protected_symlink_rule(tmp_path, cap
     assert victim.read_text() == "precious\n"
 
 
+
+def test_simulate_out_directory_follows_the_protected_symlink_rule(tmp_path):
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("needs root to own a link as another user")
+    from dami_np.cli._errors import CliError
+    from dami_np.cli._simulate_command import check_out_dir
+
+    link, _ = _planted_link(tmp_path, "results")
+    with pytest.raises(CliError, match="symlink owned by someone else"):
+        check_out_dir(link)
+
+
 def test_sheet_column_names_with_the_spreadsheet_prefix_match_the_table(tmp_path, capsys):
     path = tmp_path / "t.csv"
     path.write_text("=x,@label\n1,a\n2,\n")

@@ -25,7 +25,7 @@ from ._console import note, release, warn
 from ._errors import CliError
 from ._select import check_seed
 from ._table_reader import parse_separator, read_table
-from ._table_writer import probe_directory, write_files
+from ._table_writer import probe_directory, refuse_protected_symlink, write_files
 
 OUTPUT_FILES = ("curves.csv", "summary.csv", "curves.png")
 
@@ -152,6 +152,7 @@ def load_labeled_table(
 def check_out_dir(out_dir: Path, *, table: str | None = None) -> Path:
     """DIR may be new (created only once results exist), but it or its parent must be writable now;
     none of its output files may be the input table."""
+    refuse_protected_symlink(out_dir)  # H24: the fs.protected_symlinks rule
     if table not in (None, "-") and Path(table).is_file():  # type: ignore[arg-type]
         for name in OUTPUT_FILES:
             target = out_dir / name
