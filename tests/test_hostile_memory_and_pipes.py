@@ -77,3 +77,18 @@ def test_a_reader_that_closes_early_is_exit_141(wide_output, unbuffered):
     process.stderr.close()
     assert process.wait(timeout=120) == 141, stderr
     assert b"Traceback" not in stderr
+
+
+def test_text_written_to_an_unbuffered_stdout_is_whole_or_a_broken_pipe():
+    """Python's text layer on a raw stdout (PYTHONUNBUFFERED) drops what a pipe did not take;
+    the CLI puts a buffered writer in between, so a closed reader is a BrokenPipeError."""
+    code = ("import sys\nfrom dami_np.cli import _whole_writes_to_stdout\nrestore = _whole_writes_to_stdout()\n"
+            "try:\n    sys.stdout.write('x' * 400000)\n    sys.stdout.flush()\n    print('complete', file=sys.stderr)\n"
+            "except BrokenPipeError:\n    print('broken pipe', file=sys.stderr)\n")
+    process = subprocess.Popen([sys.executable, "-u", "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.read(10) == b"x" * 10
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.stderr.close()
+    process.wait(timeout=60)
+    assert b"broken pipe" in stderr and b"complete" not in stderr, stderr

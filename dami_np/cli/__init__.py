@@ -10,6 +10,7 @@ pipe on standard output exits 141.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 import sys
@@ -287,17 +288,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     notice_env = os.environ.get(_NOTICE_ENV)
     _compile_notice(args.verbosity)
     previous = _install_signal_handlers()
+    restore_stdout = _whole_writes_to_stdout()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning
             return _run(args)
     finally:
+        restore_stdout()
         _restore_signal_handlers(previous)
         if notice_env is None:
             os.environ.pop(_NOTICE_ENV, None)
         else:
             os.environ[_NOTICE_ENV] = notice_env
+
+
+def _whole_writes_to_stdout() -> Any:
+    """Under ``PYTHONUNBUFFERED``/``python -u`` standard output's text layer sits on the raw file,
+    which may take part of a write to a pipe and drop the rest without an error (so a reader that
+    closed early looked like success): put a buffered writer between them for this command (it
+    writes everything or raises ``BrokenPipeError``); returns the function that undoes it."""
+    stream = sys.stdout
+    raw = getattr(stream, "buffer", None)
+    if not isinstance(raw, io.RawIOBase) or not isinstance(stream, io.TextIOWrapper):
+        return lambda: None
+    try:
+        stream.flush()
+        own = io.FileIO(raw.fileno(), "w", closefd=False)  # closing it never closes file descriptor 1
+        wrapper = io.TextIOWrapper(io.BufferedWriter(own), encoding=stream.encoding, errors=stream.errors,
+                                   line_buffering=stream.line_buffering, write_through=True)
+    except (ValueError, OSError, AttributeError):
+        return lambda: None
+    sys.stdout = wrapper
+
+    def restore() -> None:
+        try:
+            wrapper.close()  # flushes (into /dev/null after a broken pipe, see _silence_stdout)
+        except (OSError, ValueError):
+            pass
+        sys.stdout = stream
+
+    return restore
 
 
 def _run(args: argparse.Namespace) -> int:
