@@ -99,3 +99,22 @@ def test_simulate_python_api_checks_sizes():
         dami_np.simulate(X, y, ["random"], initial=5000, seeds=1, rounds=0)
     with pytest.raises(ValueError, match="training part has only"):
         dami_np.simulate(X, y, ["random"], batch=800, rounds=2, seeds=1)
+
+
+def test_merge_save_model_refuses_a_continuous_label_column(prices, capsys, tmp_path):
+    path, _ = prices
+    sheet = tmp_path / "sheet.csv"
+    code, _, err = _run(capsys, "select", path, "--label", "price", "--budget", 2, "--strategy", "random",
+                        "--classes-anyway", "--sheet", sheet)
+    assert code == 0, err
+    filled = pd.read_csv(sheet)
+    filled["price"] = [12.25, 13.5]
+    filled.to_csv(sheet, index=False)
+    before = path.read_bytes()
+    code, _, err = _run(capsys, "merge", sheet, "--into", path, "--label", "price", "--save-model", tmp_path / "m.npz")
+    assert code == 2 and "looks continuous" in err and "--classes-anyway" in err, err
+    assert path.read_bytes() == before and not (tmp_path / "m.npz").exists()
+    code, _, err = _run(capsys, "merge", sheet, "--into", path, "--label", "price", "--save-model", tmp_path / "m.npz",
+                        "--classes-anyway")
+    assert code == 0, err
+    assert (tmp_path / "m.npz").exists()

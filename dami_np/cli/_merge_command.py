@@ -44,6 +44,8 @@ def add_merge(commands: argparse._SubParsersAction, parent: argparse.ArgumentPar
                      help="with --save-model: the feature columns (as for dami select)")
     sub.add_argument("--exclude", metavar="COL,...", action="append",
                      help="with --save-model: columns that are not features (as for dami select)")
+    sub.add_argument("--classes-anyway", action="store_true",
+                     help="with --save-model: accept a label column of non-integer numbers (as for dami select)")
     sub.add_argument("--sep", metavar="CHAR", help="CSV separator of TABLE (default: sniffed; the sheet's is sniffed)")
     sub.add_argument("--decimal", metavar="CHAR", help="decimal mark of TABLE's numbers (default: ',' with --sep ';')")
     sub.add_argument("--encoding", metavar="NAME", help="text encoding of TABLE (default: UTF-8; the sheet's is "
@@ -398,6 +400,9 @@ def _model_item(frame: Any, args: argparse.Namespace, target: Path) -> tuple[lis
     from ._console import warn
 
     y = label_series(frame[args.label])
+    from ._columns import refuse_continuous
+
+    refuse_continuous(y, args.label, str(args.into), bool(getattr(args, "classes_anyway", False)))
     from ._model_columns import merge_columns, table_record
 
     features, id_column = merge_columns(frame, args, target)  # H25: the feature selection of the model file
