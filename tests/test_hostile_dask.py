@@ -140,3 +140,10 @@ def test_a_real_scheduler_with_a_worker_still_works(capsys, parquet_dir):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.splitlines()[0].startswith("row,")
+
+
+@pytest.mark.parametrize("address", ["local:0", "local:99999", "local:two"])
+def test_a_local_cluster_size_out_of_range_is_one_line(capsys, parquet_dir, address):
+    code, err, took = _run(capsys, "select", parquet_dir, "--label", "y", "--budget", 1, "--dask", address)
+    _one_error(code, err, address, "1 to 1024")
+    assert took < 10

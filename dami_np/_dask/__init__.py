@@ -74,11 +74,15 @@ def select_parquet(paths: Any, label: str, budget: int, strategy: Any = None, se
 
             if str(address).startswith("local:"):
                 count = str(address)[len("local:"):]
-                if not count.isdigit() or int(count) < 1:
-                    raise ValueError(f"--dask local:N needs a positive worker count N, got {address!r}")
-                cluster = stack.enter_context(LocalCluster(n_workers=int(count), threads_per_worker=1,
-                                                           dashboard_address=None, processes=True))
-                stack.enter_context(Client(cluster))
+                if not count.isdigit() or not 1 <= int(count) <= 1024:
+                    raise ValueError(f"--dask local:N needs a worker count N from 1 to 1024, got {address!r}")
+                try:
+                    cluster = stack.enter_context(LocalCluster(n_workers=int(count), threads_per_worker=1,
+                                                               dashboard_address=None, processes=True))
+                    stack.enter_context(Client(cluster))
+                except Exception as error:  # noqa: BLE001 - every error of starting the cluster is one line
+                    text = " ".join(str(error).split())[:200] or type(error).__name__
+                    raise DaskConnectError(f"cannot start a local Dask cluster ({address}): {text}") from None
             else:
                 stack.enter_context(connect(address, timeout))
         else:
