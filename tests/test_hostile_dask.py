@@ -147,3 +147,25 @@ def test_a_local_cluster_size_out_of_range_is_one_line(capsys, parquet_dir, addr
     code, err, took = _run(capsys, "select", parquet_dir, "--label", "y", "--budget", 1, "--dask", address)
     _one_error(code, err, address, "1 to 1024")
     assert took < 10
+
+
+def test_a_continuous_dask_label_is_refused_like_on_one_machine():
+    dd = pytest.importorskip("dask.dataframe")
+    import numpy as np
+    import pandas as pd
+    from distributed import Client, LocalCluster
+
+    import dami_np
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    frame["y"] = np.round(rng.uniform(10, 100, 40), 2)
+    frame.loc[25:, "y"] = np.nan
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster):
+        data = dd.from_pandas(frame, npartitions=2)
+        with pytest.raises(ValueError, match="continuous.*classes_anyway=True"):
+            dami_np.select(data[["a", "b"]], data["y"], budget=2, random_state=0, strategy="random")
+        picks = dami_np.query(data[["a", "b"]], data["y"], budget=2, random_state=0, strategy="random",
+                              classes_anyway=True)
+    assert len(picks) == 2

@@ -102,6 +102,7 @@ def run_round(
     if name not in SUPPORTED:
         raise ValueError(f"strategy {name!r} is not supported on a dask DataFrame; supported: {', '.join(SUPPORTED)}")
     options = dict(options)
+    classes_anyway = bool(options.pop("classes_anyway", False))
     block_rows = options.pop("block_rows", DEFAULT_BLOCK_ROWS)
     if isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)) or block_rows < 1:
         raise ValueError(f"block_rows must be a positive int, got {block_rows!r}")
@@ -116,6 +117,10 @@ def run_round(
     fitted = is_fitted(model)
     client = get_client()
     table = load_table(client, X, y, preprocess=(not fitted) if preprocess is None else bool(preprocess))
+    if not classes_anyway:  # the same rule as on one machine: non-integer float labels are not classes
+        from .._round import _refuse_continuous
+
+        _refuse_continuous(table.classes)
     info.seconds["load"] = time.perf_counter() - clock
     if fitted and getattr(model, "n_features_in_", table.n_features) != table.n_features:
         raise ValueError(
