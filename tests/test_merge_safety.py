@@ -529,3 +529,12 @@ def test_edited_csv_changes_only_the_label_cells(rows, sep, line_end, encoding, 
     assert after["label"].tolist() == [edits.get(i, "old") for i in range(len(rows))]
     if not edits:
         assert out == raw
+
+
+def test_parquet_to_standard_output_that_cannot_hold_a_column_is_one_line(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"mixed": [1, "a"]})
+    target = table_writer.Target(None, "parquet")
+    monkeypatch.setattr(table_writer, "check_stdout", lambda **kwargs: None)
+    with pytest.raises(table_writer.CliError, match="cannot write standard output: .*mixed"):
+        table_writer.write_frame(frame, target)

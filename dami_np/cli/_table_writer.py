@@ -266,7 +266,10 @@ def write_frame(frame: pd.DataFrame, target: Target) -> None:
         from ._console import terminal_numbers
 
         frame = terminal_numbers(frame)  # H25: 4 significant digits on a terminal; files and pipes keep all
-    data = _rendered(frame, target)
+    try:
+        data = _rendered(frame, target)
+    except (ValueError, TypeError, NotImplementedError, OverflowError) as error:  # pyarrow's, one line
+        raise CliError(f"cannot write {target.shown}: {first_line(error)}") from None
     if target.path is None:
         write_stdout(data)
     else:
