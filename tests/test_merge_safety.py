@@ -538,3 +538,15 @@ def test_parquet_to_standard_output_that_cannot_hold_a_column_is_one_line(tmp_pa
     monkeypatch.setattr(table_writer, "check_stdout", lambda **kwargs: None)
     with pytest.raises(table_writer.CliError, match="cannot write standard output: .*mixed"):
         table_writer.write_frame(frame, target)
+
+
+@pytest.mark.parametrize("into, out, sep", [("t.csv", "x.tsv", "\t"), ("t.tsv", "x.csv", ","), ("t.tsv", "x.tsv", "\t")])
+def test_out_name_decides_csv_or_tsv(tmp_path, capsys, into, out, sep):
+    frame = table(5)
+    frame.to_csv(tmp_path / into, index=False, sep="\t" if into.endswith(".tsv") else ",")
+    sheet(frame, [3], ["a"]).to_csv(tmp_path / "s.csv", index=False)
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", tmp_path / into, "--label", "label",
+                        "--out", tmp_path / out)
+    assert code == 0, err
+    assert (tmp_path / out).read_text().splitlines()[0] == sep.join(["key", "x", "label"])
+    assert pd.read_csv(tmp_path / out, sep=sep)["label"].tolist()[3] == "a"

@@ -280,7 +280,7 @@ def _label_writer(into: str, table: Any, new_frame: Any, result: Any, cleared: S
     reading the result back), else render the frame; the output's name decides its compression."""
     from ._console import warn
     from ._table_edit import compression_by_name, compression_of, content_kind, edited_table
-    from ._table_writer import render
+    from ._table_writer import format_by_name, render
 
     source = Path(into)
     edits: dict[int, str | None] = {int(table.rows[p]): str(result.labels.iloc[p]) for p in result.added.tolist()}
@@ -289,7 +289,10 @@ def _label_writer(into: str, table: Any, new_frame: Any, result: Any, cleared: S
     compression = compression_by_name(out_name)
     if raw is not None and in_place:
         compression = compression_of(raw)  # the table keeps its own compression
-    same_kind = raw is not None and _kind_of(fmt, out_name) == content_kind(_plain(raw), into)
+    in_kind = content_kind(_plain(raw), into) if raw is not None else None
+    if in_kind == "csv" and format_by_name(Path(into)) == "tsv":
+        in_kind = "tsv"
+    same_kind = raw is not None and (in_place or _kind_of(fmt, out_name) == in_kind)  # else: as --out's name says
 
     def write(tmp: Path) -> None:
         if same_kind:
@@ -331,7 +334,7 @@ def _kind_of(fmt: str, name: str) -> str:
         from ._table_edit import content_kind
 
         return "jsonl" if content_kind(b"", name) == "jsonl" else "json"
-    return "csv" if fmt == "tsv" else fmt
+    return fmt
 
 
 def _plain(raw: bytes, *, partial: bool = False) -> bytes:
