@@ -6,6 +6,8 @@ Public API:
 - :func:`nearest_sq_distances` ``(points, others) -> (min_sq_dist, argmin)`` without the n x m matrix.
 - :func:`kcenter_greedy` ``(points, k, centers=None, *, return_radii=False, method="auto")``;
   :data:`METHODS` = ``("auto", "numpy")`` (``"screened"`` is accepted as ``"auto"``).
+- :func:`fill_zero_distance` ``(picks, radii, t, centers_mask)``: the radius-0 rule (once only
+  rows at distance 0 are left, the lowest available rows), for K-Center runs outside the kernels.
 - :func:`set_num_threads` / :func:`get_num_threads`; :data:`NUMBA_ENABLED`.
 - :func:`set_compile_notice`: one stderr line when kernels really compile.
 
@@ -26,6 +28,7 @@ selects the pure-NumPy path. Nothing here imports ``dami_np``.
 
 from ._distances import nearest_sq_distances, pairwise_sq_distances
 from ._kcenter import METHODS, kcenter_greedy
+from ._kcenter_rules import fill_zero_distance
 from ._numba_policy import (
     NUMBA_ENABLED,
     NumbaCacheWarning,
@@ -38,6 +41,7 @@ __all__ = [
     "pairwise_sq_distances",
     "nearest_sq_distances",
     "kcenter_greedy",
+    "fill_zero_distance",
     "METHODS",
     "set_num_threads",
     "get_num_threads",

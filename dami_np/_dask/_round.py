@@ -405,13 +405,17 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
 
 
 def _fill_in_row_order(table: Table, picks: np.ndarray, radii: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Complete the picks with the lowest unpicked candidate rows (radius 0), as ``grouped_kcenter``."""
+    """Complete the picks with the lowest unpicked candidate rows (radius 0): the kernels' rule, as ``grouped_kcenter``."""
+    import dami_np.kernels as kernels
+
     if picks.size >= k:
         return picks[:k], radii[:k]
-    need = k - picks.size
-    rest = table.unlabeled_row(np.arange(min(table.n_unlabeled, need + picks.size)))
-    rest = rest[~np.isin(rest, picks)][:need]
-    return np.concatenate([picks, rest]).astype(np.int64), np.concatenate([radii, np.zeros(rest.size)])
+    centers = np.zeros(table.n, dtype=bool)
+    centers[table.labeled_rows] = True
+    rows, out = np.empty(k, dtype=np.int64), np.zeros(k, dtype=np.float64)
+    rows[: picks.size], out[: picks.size] = picks, radii
+    kernels.fill_zero_distance(rows, out, picks.size, centers)
+    return rows, out
 
 
 def _dami_margin(table: Table, model: Any, shared: Any, budget: int, options: dict[str, Any], info: RoundInfo) -> Selection:

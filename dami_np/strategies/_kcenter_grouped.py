@@ -115,10 +115,17 @@ def grouped_kcenter(
         stop = zero[0] if zero.size else found.size
         picks.extend(found[:stop].tolist())
         radii_found.extend(radii[:stop].tolist())
+    import dami_np.kernels as kernels
+
     rows = reps[np.asarray(picks, dtype=np.int64)]
-    filled = _fill_in_row_order(rows, candidate_rows, int(k))
-    radii_out = np.zeros(filled.size, dtype=np.float64)
-    radii_out[: min(len(radii_found), filled.size)] = radii_found[: filled.size]
+    k_out = min(int(k), candidate_rows.size)
+    t = min(rows.size, k_out)
+    filled = np.empty(k_out, dtype=np.int64)
+    radii_out = np.zeros(k_out, dtype=np.float64)
+    filled[:t] = rows[:t]
+    radii_out[:t] = radii_found[:t]
+    if t < k_out:  # only rows at distance 0 are left: the lowest available rows (the kernels' rule)
+        kernels.fill_zero_distance(filled, radii_out, t, is_center)
     return filled, radii_out
 
 
@@ -190,15 +197,6 @@ def _farthest_from_mean(blocks: _Blocks, counts: np.ndarray, dim: int) -> tuple[
         if d[j] > best_d:
             best, best_d = q * blocks.step + j, float(d[j])
     return best, best_d
-
-
-def _fill_in_row_order(rows: np.ndarray, candidate_rows: np.ndarray, k: int) -> np.ndarray:
-    """Complete ``rows`` to ``k`` picks with the lowest unpicked candidate rows (all at distance 0)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    if rows.size >= k:
-        return rows[:k]
-    rest = candidate_rows[~np.isin(candidate_rows, rows)][: k - rows.size]
-    return np.concatenate([rows, rest]).astype(np.int64)
 
 
 def streamed_kcenter(
