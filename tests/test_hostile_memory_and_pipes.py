@@ -92,3 +92,28 @@ def test_text_written_to_an_unbuffered_stdout_is_whole_or_a_broken_pipe():
     process.stderr.close()
     process.wait(timeout=60)
     assert b"broken pipe" in stderr and b"complete" not in stderr, stderr
+
+
+@pytest.fixture(scope="module")
+def million_rows(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    block = pd.DataFrame(rng.normal(size=(1000, 5)).round(4), columns=list("abcde"))
+    labeled = block.assign(y=np.where(block["a"] > 0, "p", "q")).iloc[:200]
+    unlabeled = block.assign(y="").to_csv(index=False, header=False)
+    path = tmp_path_factory.mktemp("big") / "million.csv"
+    with open(path, "w") as handle:
+        handle.write(labeled.to_csv(index=False))
+        handle.write(unlabeled * 1000)  # 1,000,200 rows, 38 MB
+    return path
+
+
+@pytest.mark.parametrize("megabytes", [600, 750])
+def test_a_million_rows_under_ulimit_v_is_one_line_naming_the_step(million_rows, megabytes):
+    run = subprocess.run([DAMI, "select", str(million_rows), "--label", "y", "--budget", "5"],
+                         capture_output=True, text=True, preexec_fn=_limited(megabytes), timeout=300)
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    if run.returncode == 0:
+        pytest.skip(f"the round fit into {megabytes} MB on this machine")
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    assert lines[0].startswith("dami: error: out of memory while "), run.stderr
+    assert "OpenBLAS" not in run.stderr and "internal error" not in run.stderr

@@ -289,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _compile_notice(args.verbosity)
     previous = _install_signal_handlers()
     restore_stdout = _whole_writes_to_stdout()
+    _reserve_blas_buffers()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
@@ -301,6 +302,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ.pop(_NOTICE_ENV, None)
         else:
             os.environ[_NOTICE_ENV] = notice_env
+
+
+def _reserve_blas_buffers() -> None:
+    """Under a memory limit (``ulimit -v``), have OpenBLAS allocate its per-thread work buffers now:
+    allocated later, when the data fills the limit, a failure aborts the process ("OpenBLAS error:
+    Memory allocation still failed") instead of raising the ``MemoryError`` we report in one line."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return
+    if soft == resource.RLIM_INFINITY:
+        return
+    import numpy as np
+
+    try:
+        square = np.ones((512, 512))
+        square @ square  # large enough to run on every BLAS thread
+    except MemoryError:
+        pass
 
 
 def _whole_writes_to_stdout() -> Any:

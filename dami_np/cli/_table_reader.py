@@ -31,7 +31,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from .._out_of_memory import step
+from .._out_of_memory import is_out_of_memory, step
 from .._timings import stage
 from ._console import note, warn
 from ._errors import CliError, first_line
@@ -110,6 +110,12 @@ def _read_table(spec: str, text_columns: Sequence[str], named: Sequence[str], se
                             encoding=encoding, decimal=decimal)
 
 
+def _reraise_out_of_memory(error: BaseException) -> None:
+    """An ENOMEM ``OSError`` is running out of memory, not an unreadable file: let it reach ``step``."""
+    if is_out_of_memory(error):
+        raise error
+
+
 def _input_size(source: _Input) -> int | None:
     if source.data is not None:
         return len(source.data)
@@ -146,6 +152,7 @@ def _open_input(spec: str) -> _Input:
         try:
             data = sys.stdin.buffer.read()
         except OSError as error:
+            _reraise_out_of_memory(error)
             raise CliError(f"cannot read standard input: {error.strerror or error}") from None
         if not data:
             raise CliError("<stdin>: the input is empty")
@@ -156,6 +163,7 @@ def _open_input(spec: str) -> _Input:
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
     except OSError as error:
+        _reraise_out_of_memory(error)
         raise CliError(f"{path}: cannot read: {error.strerror or error}") from None
     if stat.S_ISDIR(info.st_mode):
         raise CliError(f"{path}: is a directory, not a table")
@@ -175,6 +183,7 @@ def _open_input(spec: str) -> _Input:
     except PermissionError as error:
         raise CliError(f"{path}: cannot read: {error.strerror}") from None
     except OSError as error:
+        _reraise_out_of_memory(error)
         raise CliError(f"{path}: cannot read: {error.strerror or error}") from None
     raise CliError(f"{path}: is not a regular file (a device?); give a CSV or Parquet file, or '-' for standard input")
 
@@ -217,6 +226,7 @@ def _read_parquet(source: _Input) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(source.pandas_source())
     except (OSError, ValueError) as error:
+        _reraise_out_of_memory(error)
         raise CliError(f"{source.source}: cannot read Parquet: {first_line(error)}") from None
     finally:  # Arrow's allocator keeps the decoded table's memory (as much as the numbers again) unless asked
         pyarrow.default_memory_pool().release_unused()
@@ -233,6 +243,7 @@ def _read_json(source: _Input) -> pd.DataFrame:
             frame = pd.read_json(source.pandas_source(), orient="records", lines=lines, dtype=False,
                                  convert_dates=False, precise_float=True)
     except (ValueError, OSError) as error:
+        _reraise_out_of_memory(error)
         raise CliError(f"{source.source}: cannot read JSON (expected a list of records, or one record "
                        f"per line): {first_line(error)}") from None
     if not isinstance(frame, pd.DataFrame):
@@ -284,6 +295,7 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
     except pd.errors.EmptyDataError:
         raise CliError(f"{source.source}: the file is empty") from None
     except (OSError, EOFError, ValueError, lzma.LZMAError) as error:
+        _reraise_out_of_memory(error)
         raise CliError(f"{source.source}: cannot read table: {first_line(error)}") from None
     _warn_short_last_line(source, compression, encoding, sep, len(names))
     _warn_default_na(frame, source, text, dict(sep=sep, header=0, skiprows=skip, names=names, index_col=False,
@@ -377,6 +389,7 @@ def _text_stream(source: _Input, compression: str | None, encoding: str) -> Iter
     except UnicodeDecodeError as error:
         raise CliError(_decode_message(source.source, error, shown)) from None
     except (OSError, EOFError, lzma.LZMAError) as error:
+        _reraise_out_of_memory(error)
         raise CliError(f"{source.source}: cannot read table: {first_line(error)}") from None
 
 
