@@ -122,3 +122,21 @@ def test_merge_on_a_free_text_column_advises_exclude(tmp_path, capsys):
     assert code == 2 and len(lines) == 1, err
     assert "--exclude note" in lines[0] and "X.drop" not in err
     assert path.read_bytes() == before and not (tmp_path / "m.npz").exists()
+
+
+def test_merge_into_a_table_on_a_read_only_file_system(tmp_path, capsys, table, monkeypatch):
+    frame = pd.read_csv(table, keep_default_na=False, na_values=[""])
+    path, sheet = _labeled_round(tmp_path, capsys, frame)
+    before = path.read_bytes()
+    real_access, real_statvfs = os.access, os.statvfs
+
+    class _ReadOnly:
+        f_flag = os.ST_RDONLY
+
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(path) and mode == os.W_OK
+                        else real_access(p, mode, **kw))
+    monkeypatch.setattr(os, "statvfs", lambda p: _ReadOnly() if str(p) == str(tmp_path) else real_statvfs(p))
+    code, _, err = _run(capsys, "merge", sheet, "--into", path, "--label", "y")
+    lines = _lines(err)
+    assert code == 2 and len(lines) == 1 and "read-only file system" in lines[0] and "--out" in lines[0], err
+    assert "remove it" not in err and path.read_bytes() == before
