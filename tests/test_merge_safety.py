@@ -550,3 +550,14 @@ def test_out_name_decides_csv_or_tsv(tmp_path, capsys, into, out, sep):
     assert code == 0, err
     assert (tmp_path / out).read_text().splitlines()[0] == sep.join(["key", "x", "label"])
     assert pd.read_csv(tmp_path / out, sep=sep)["label"].tolist()[3] == "a"
+
+
+def test_select_to_standard_output_prints_nothing_when_the_sheet_fails(tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    _mixed_json_table(tmp_path / "t.json")
+    code, out, err = dami(capsys, "select", tmp_path / "t.json", "--label", "label", "--budget", "3", "--sheet",
+                          tmp_path / "s.parquet", "--no-status")
+    assert code == 2 and "s.parquet" in err and out == "", (out, err)
+    code, out, err = dami(capsys, "select", tmp_path / "t.json", "--label", "label", "--budget", "3", "--sheet",
+                          tmp_path / "s.csv", "--no-status")
+    assert code == 0 and len(out.strip().splitlines()) == 4, (out, err)

@@ -65,11 +65,12 @@ def run_select(args: argparse.Namespace) -> int:
         plan=plan,
     )
     out_item = frame_item(report, target) if plan is not None else None  # H24: --out, sheet, model: one group
-    if out_item is None:
+    if plan is None:
         write_frame(report, target)
-    if plan is not None:
+    else:  # standard output only once the files are in place
         plan.finish(table.frame, table.rows, report, label=args.label, id_column=args.id, source=table.source,
-                    extra_items=[out_item] if out_item is not None else [])
+                    extra_items=[out_item] if out_item is not None else [],
+                    after_files=None if out_item is not None else (lambda: write_frame(report, target)))
     if target.path is not None:
         note(f"wrote {len(report)} picks to {target.shown}")
     return 0

@@ -247,9 +247,11 @@ class SelectPlan:
         return done.report()
 
     def finish(self, frame: pd.DataFrame, rows: np.ndarray, report: pd.DataFrame, *, label: str,
-               id_column: str | None, source: str, extra_items: Sequence[tuple[Path, Any]] = ()) -> None:
+               id_column: str | None, source: str, extra_items: Sequence[tuple[Path, Any]] = (),
+               after_files: Any = None) -> None:
         """Write the sheet (and config) and the model file together (with ``extra_items``, the --out
-        file: one group, all renamed or none), then print the status."""
+        file: one group, all renamed or none; ``after_files()``: standard output, once they are), then
+        print the status."""
         from .._label_studio import dumps, labeling_config, tasks
         from .._model_io import model_arrays, write_npz
         from .._sheet import annotation_sheet
@@ -301,6 +303,8 @@ class SelectPlan:
                 items.append((self.save, lambda tmp, arrays=arrays: write_npz(arrays, tmp)))
         if items:
             write_files(items)
+        if after_files is not None:
+            after_files()
         if self.sheet is not None:
             extra = f" and its labeling config to {self.config}" if self.config is not None else ""
             note(f"wrote the annotation sheet ({len(report)} rows) to {self.sheet}{extra}")
