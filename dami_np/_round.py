@@ -87,17 +87,6 @@ class Round:
             return round_report(self.context, self.selection, self.strategy)
 
 
-def _refuse_continuous(classes: Any) -> None:
-    """Non-integer float labels are a continuous target (scikit-learn's rule), not classes."""
-    from ._validation import continuous_label_example
-
-    example = continuous_label_example(classes)
-    if example is not None:
-        raise ValueError(f"y looks continuous (non-integer numbers such as {example!r}, {len(classes)} distinct "
-                         "values): a classifier needs classes; bin or round it, or pass classes_anyway=True to "
-                         "treat each distinct value as a class")
-
-
 def run_round(
     X: Any,
     y: Any,
@@ -128,7 +117,9 @@ def run_round(
     )
     table = prepare_table(X, y, model=model, preprocess=preprocess, candidates=candidates, preprocessor=preprocessor)
     if not classes_anyway:
-        _refuse_continuous(table.classes)
+        from ._validation import refuse_continuous_classes
+
+        refuse_continuous_classes(table.classes)
     n_candidates = int(table.candidates.size if table.candidates is not None else (~table.labeled).sum())
     if budget > n_candidates:
         what = "candidate rows" if candidates is not None else "unlabeled rows"

@@ -25,6 +25,7 @@ __all__ = [
     "check_array",
     "check_labels",
     "continuous_label_example",
+    "refuse_continuous_classes",
     "check_random_state",
     "model_seed",
     "random_state_value",
@@ -335,6 +336,16 @@ def continuous_label_example(labels: Any, *, texts: bool = False) -> float | Non
         return None  # a text that is not a number (or inf/NaN): classes
     fractional = np.flatnonzero(numbers_ != np.round(numbers_))
     return float(numbers_[fractional[0]]) if fractional.size else None
+
+
+def refuse_continuous_classes(classes: Any) -> None:
+    """The round's rule (``select``/``query``, on one machine and on Dask): distinct labels that are
+    non-integer floats are a continuous target, refused unless ``classes_anyway=True``."""
+    example = continuous_label_example(classes)
+    if example is not None:
+        raise ValueError(f"y looks continuous (non-integer numbers such as {example!r}, {len(classes)} distinct "
+                         "values): a classifier needs classes; bin or round it, or pass classes_anyway=True to "
+                         "treat each distinct value as a class")
 
 
 def _first_missing(arr: np.ndarray) -> int | None:

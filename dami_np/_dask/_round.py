@@ -118,9 +118,9 @@ def run_round(
     client = get_client()
     table = load_table(client, X, y, preprocess=(not fitted) if preprocess is None else bool(preprocess))
     if not classes_anyway:  # the same rule as on one machine: non-integer float labels are not classes
-        from .._round import _refuse_continuous
+        from .._validation import refuse_continuous_classes
 
-        _refuse_continuous(table.classes)
+        refuse_continuous_classes(table.classes)
     info.seconds["load"] = time.perf_counter() - clock
     if fitted and getattr(model, "n_features_in_", table.n_features) != table.n_features:
         raise ValueError(
