@@ -169,3 +169,27 @@ def test_a_continuous_dask_label_is_refused_like_on_one_machine():
         picks = dami_np.query(data[["a", "b"]], data["y"], budget=2, random_state=0, strategy="random",
                               classes_anyway=True)
     assert len(picks) == 2
+
+
+def test_a_server_that_sends_a_small_binary_greeting_is_not_taken_for_a_scheduler(capsys, parquet_dir):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def serve() -> None:
+        try:
+            conn, _ = listener.accept()
+            conn.sendall((16).to_bytes(8, "little") + b"\x00" * 16)
+            time.sleep(5)
+            conn.close()
+        except OSError:
+            return
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        code, err, took = _run(capsys, "select", parquet_dir, "--label", "y", "--budget", 1,
+                               "--dask", f"127.0.0.1:{listener.getsockname()[1]}", "--dask-timeout", 2)
+    finally:
+        listener.close()
+    _one_error(code, err, "is not a Dask scheduler")
+    assert took < 20

@@ -3,8 +3,8 @@
 ``distributed.Client(address)`` waits far longer than its ``timeout`` for a port that accepts
 but never replies, and a server that speaks first (SSH's banner) makes it read the banner as a
 frame length and ask for exabytes.  So a ``tcp://`` address is probed first: the TCP connect and
-the scheduler's greeting (it speaks first: an 8-byte frame length, then its handshake) must
-come within ``timeout`` seconds; then ``Client`` connects with that timeout and at least one
+the scheduler's greeting (it speaks first: an 8-byte length, then its handshake, which names
+its compressions) must come within ``timeout`` seconds; then ``Client`` connects with that timeout and at least one
 worker must join within it.  Every failure is a ``DaskConnectError`` (a ``ValueError``) of one
 line naming the address.
 """
@@ -89,7 +89,8 @@ def _probe(address: str, host: str, port: int, timeout: float) -> None:
                 raise DaskConnectError(f"{address}: accepted the connection but sent nothing within {timeout:g} s: "
                                        "not a Dask scheduler (a web page, e.g. the dashboard, or a busy server?)")
             length = int.from_bytes(head, "little")
-            if not 0 < length <= _MAX_GREETING:
+            body = _receive(sock, length, deadline) if 0 < length <= _MAX_GREETING else None
+            if body is None or b"compression" not in body:  # Dask's handshake names its compressions
                 shown = head.decode("ascii", "replace").strip()
                 raise DaskConnectError(f"{address}: is not a Dask scheduler (it answered {shown!r}...; an SSH or "
                                        "other server?)")
