@@ -347,7 +347,8 @@ def _check_sizes(setup: _Setup) -> None:
         smallest = setup.n_classes / n
         raise ValueError(
             f"the test part has {len(test)} row(s) (test_size={setup.test_size:g} of {n} rows), fewer than the "
-            f"{setup.n_classes} classes: its accuracies would say nothing; use test_size >= {smallest:.3g}"
+            f"{setup.n_classes} classes: its accuracies would say nothing; use test_size (--test-size) >= "
+            f"{smallest:.3g}"
         )
     needed = setup.initial + setup.batch * setup.rounds
     if needed > len(train):

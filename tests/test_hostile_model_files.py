@@ -270,6 +270,15 @@ def test_a_file_that_cannot_seek_loads(good, tmp_path):
         _model_io.load_model(Stream(path.read_bytes()[:-100]))
 
 
+def test_open_file_objects_load_and_stay_open(good):
+    path, _, Xe = good
+    with open(path, "rb") as handle:
+        assert _model_io.load_model(handle).model.n_features_in_ == Xe.shape[1]
+        assert not handle.closed
+    buffer = io.BytesIO(path.read_bytes())
+    assert dami_np.MLPClassifier.load(buffer).n_features_in_ == Xe.shape[1] and not buffer.closed
+
+
 def test_save_refuses_what_load_would_refuse(good, tmp_path):
     _, _, Xe = good
     model = dami_np.MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(Xe, np.arange(40) % 2)
