@@ -338,7 +338,7 @@ def _whole_writes_to_stdout() -> Any:
         stream.flush()
         own = io.FileIO(raw.fileno(), "w", closefd=False)  # closing it never closes file descriptor 1
         wrapper = io.TextIOWrapper(io.BufferedWriter(own), encoding=stream.encoding, errors=stream.errors,
-                                   line_buffering=stream.line_buffering, write_through=True)
+                                   line_buffering=stream.line_buffering or stream.isatty(), write_through=True)
     except (ValueError, OSError, AttributeError):
         return lambda: None
     sys.stdout = wrapper
