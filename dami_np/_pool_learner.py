@@ -123,7 +123,9 @@ class PoolLearner:
         oof = np.empty((X.shape[0], len(teacher.classes_)), dtype=np.float64)
         for f in (0, 1):
             train, held = fold != f, fold == f
-            if not held.any() or not train.any():
+            if not held.any():  # e.g. one label per class: every row is in fold 0
+                continue
+            if not train.any():
                 oof[held] = teacher.logits(X[held])  # too few labels to cross-fit: the teacher's own
                 continue
             half = MLPClassifier(**params, random_state=_derived(seed, 2 + f))

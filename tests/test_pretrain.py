@@ -139,6 +139,14 @@ def test_pretrain_from_a_given_encoder_equals_pretraining_from_the_pool():
     assert not given.network_.warm_start
 
 
+def test_self_training_with_one_label_per_class():
+    """Found on letter (26 classes, 20 labels): the second fold is empty; that must not fail."""
+    X, y = _blobs(classes=6)
+    lab = np.array([np.flatnonzero(y == c)[0] for c in range(6)])
+    learner = PoolLearner("self_training", pool=X, random_state=1).fit(X[lab], y[lab], classes=np.arange(8))
+    assert learner.predict_proba(X).shape == (len(X), 8)
+
+
 def test_string_labels_survive_self_training():
     X, y = _blobs()
     names = np.array(["ant", "bee", "cat"])[y]
