@@ -88,9 +88,10 @@ def _run_dask(args: argparse.Namespace, target: object) -> int:
         raise CliError(f"--dask needs dask and distributed: pip install 'dami-np[dask]' ({err})") from None
     try:
         report = select_parquet(args.table, args.label, args.budget, args.strategy, args.seed, args.dask,
-                                timeout=args.dask_timeout)
+                                timeout=args.dask_timeout, classes_anyway=bool(args.classes_anyway))
     except (ValueError, OSError, DaskRoundError) as err:
-        raise CliError(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+        text = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CliError(text.replace("pass classes_anyway=True", "pass --classes-anyway")) from None
     write_frame(report, target)
     if getattr(target, "path", None) is not None:
         note(f"wrote {len(report)} picks to {target.shown}")  # type: ignore[attr-defined]
