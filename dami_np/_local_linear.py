@@ -13,11 +13,14 @@ mask multiply and a ``(m*C, h) @ (h, h')`` GEMM.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_BUDGET_BYTES", "chunk_rows", "hidden_chunks", "local_linear", "activation_patterns",
+__all__ = ["DEFAULT_BUDGET_BYTES", "chunk_rows", "activation_block_rows", "by_row_blocks", "one_blas_thread", "hidden_chunks", "local_linear", "activation_patterns",
            "region_ids_from_patterns"]
 
 DEFAULT_BUDGET_BYTES = 64 * 2**20  # intermediates per chunk
@@ -26,6 +29,42 @@ DEFAULT_BUDGET_BYTES = 64 * 2**20  # intermediates per chunk
 def chunk_rows(bytes_per_row: int, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> int:
     """Rows per chunk so that ``rows * bytes_per_row`` stays within ``budget_bytes`` (at least 1)."""
     return max(1, int(budget_bytes // max(1, bytes_per_row)))
+
+
+_CONTROLLER: Any = None
+
+
+def one_blas_thread() -> Any:
+    """A context with BLAS on one thread.  OpenBLAS rounds a product differently with more threads on
+    some CPUs (seen on AMD EPYC: margins and activations changed in their last bits), so every product
+    whose bits reach a pick or a report runs single-threaded: the same bits on every thread count,
+    and on a Dask worker (one thread) as on the driver."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def by_row_blocks(compute: Callable[[np.ndarray], np.ndarray], X: np.ndarray, rows: int) -> np.ndarray:
+    """``compute`` on consecutive blocks of ``rows`` rows of ``X`` (the grid starts at row 0), stacked.
+
+    Each block's BLAS runs on one thread (``one_blas_thread``) and the blocks are spread over the
+    cores, so a row's result depends on the block grid only, never on the thread count.
+    """
+    n = X.shape[0]
+    starts = range(0, n, max(1, int(rows)))
+    with one_blas_thread():
+        if n <= rows:
+            return compute(X)
+        workers = min(len(starts), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        if workers <= 1:
+            parts = [compute(X[a : a + rows]) for a in starts]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(lambda a: compute(X[a : a + rows]), starts))
+    return np.concatenate(parts, axis=0)
 
 
 def hidden_chunks(
@@ -158,9 +197,19 @@ def hidden_activations(X: np.ndarray, coefs: list[np.ndarray], intercepts: list[
     if not isinstance(layer, numbers.Integral) or isinstance(layer, bool) or not -n_hidden <= layer < n_hidden:
         raise ValueError(f"layer must be an int in [{-n_hidden}, {n_hidden}) for {n_hidden} hidden layers, got {layer!r}")
     layer = int(layer) % n_hidden
-    A = X
-    for W, b in zip(coefs[: layer + 1], intercepts[: layer + 1]):
-        A = A @ W
-        A += b
-        np.maximum(A, 0, out=A)
-    return A
+
+    def block(A: np.ndarray) -> np.ndarray:
+        for W, b in zip(coefs[: layer + 1], intercepts[: layer + 1]):
+            A = A @ W
+            A += b
+            np.maximum(A, 0, out=A)
+        return A
+
+    return by_row_blocks(block, X, activation_block_rows(coefs, layer, np.dtype(X.dtype).itemsize))
+
+
+def activation_block_rows(coefs: list[np.ndarray], layer: int, itemsize: int) -> int:
+    """Rows per block of ``hidden_activations``: a Dask round computes its blocks on this grid too,
+    because BLAS gives a row other bits in a product of another height."""
+    widest = max(int(W.shape[1]) for W in coefs[: int(layer) % (len(coefs) - 1) + 1])
+    return chunk_rows(2 * widest * int(itemsize))

@@ -462,15 +462,14 @@ class MLPClassifier:
         widest = max(W.shape[1] for W in self.coefs_)
         return _ll.chunk_rows(2 * widest * self._dtype.itemsize)
 
+    def _quiet_logits(self, X: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):  # per thread: errstate is thread-local
+            return forward_logits(X, self.coefs_, self.intercepts_)
+
     def _logits(self, X: np.ndarray) -> np.ndarray:
         rows = self._forward_rows()
         with np.errstate(over="ignore", invalid="ignore"):
-            if X.shape[0] <= rows:
-                out = forward_logits(X, self.coefs_, self.intercepts_)
-            else:
-                out = np.empty((X.shape[0], len(self.classes_)), dtype=self._dtype)
-                for start in range(0, X.shape[0], rows):
-                    out[start : start + rows] = forward_logits(X[start : start + rows], self.coefs_, self.intercepts_)
+            out = _ll.by_row_blocks(self._quiet_logits, X, rows)
             finite = np.isfinite(out.sum(dtype=np.float64))
         if not finite and not np.isfinite(out).all():
             i = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])

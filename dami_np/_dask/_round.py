@@ -251,7 +251,12 @@ def _hidden(x: np.ndarray, model: Any) -> np.ndarray:
 
 
 def _coreset(table: Table, model: Any, shared: Any, budget: int, block_rows: int, info: RoundInfo) -> Selection:
-    ranges = _blocks(table.n, block_rows)
+    from .._local_linear import activation_block_rows
+    from .._model_adapter import relu_mlp_view
+
+    coefs = relu_mlp_view(model, needs="coreset").coefs_
+    # the local activations' block grid: a row's bits depend on the height of its product
+    ranges = _blocks(table.n, activation_block_rows(coefs, -1, 8) if len(coefs) > 1 else block_rows)
     xs = table.regrid(ranges)
     points = [table.client.submit(_hidden, x, shared, pure=False) for x in xs]
     centers = _gather_rows(table, ranges, points, table.labeled_rows, info)
