@@ -6,8 +6,9 @@ The report's ``distance`` is the distance a pick had to its nearest center (labe
 earlier picks) when it was picked: the K-Center radius the kernel returned for K-Center
 strategies (``dami``, ``dami_margin``, ``coreset``, ``kcenter_input``, cold start), in the
 strategy's own space; for every other strategy it is measured in one documented space, the DAMI
-representation of the fitted model (flattened ``W(x)`` and ``b(x)`` of all classes).  The Dask
-round reuses its pieces (``relu_network``, ``model_labels``, ``explanations``).
+representation of the fitted model (flattened ``W(x)`` and ``b(x)`` of all classes).  Only the
+labeled and picked rows are looked at (``rows_report``): the Dask round gathers those and
+renders the same report.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from ._report_numbers import pick_probabilities
-from ._report_numbers import report_space_distances as report_space_distances_of_rows
+from ._report_numbers import report_space_distances
 from .strategies import QueryContext, Selection
 
-__all__ = ["round_report", "relu_network", "model_labels", "report_space_distances", "explanations",
+__all__ = ["round_report", "rows_report", "relu_network", "model_labels", "explanations",
            "REPORT_COLUMNS", "REPORT_SPACE", "COLD_START_NOTE"]
 
 REPORT_COLUMNS = ("row", "pick", "distance", "predicted", "probability", "explanation", "score")
@@ -34,6 +35,14 @@ def round_report(context: QueryContext, selection: Selection, strategy_name: str
     """One row per pick in pick order (see ``dami_np.select``): the picks as the strategy returned them,
     described by the round's model."""
     positions = selection.positions
+    return rows_report(context, selection, strategy_name, context.X[context.labeled_indices], context.X[positions])
+
+
+def rows_report(context: QueryContext, selection: Selection, strategy_name: str, labeled_X: np.ndarray,
+                picked_X: np.ndarray | None) -> pd.DataFrame:
+    """``round_report`` from the labeled rows' and the picked rows' features (in pick order; None when
+    the round has no model): all the report needs, so a Dask round gathers only those rows."""
+    positions = selection.positions
     k = positions.size
     table = pd.DataFrame({"row": positions, "pick": np.arange(1, k + 1, dtype=np.int64)})
     space = selection.space
@@ -42,14 +51,14 @@ def round_report(context: QueryContext, selection: Selection, strategy_name: str
     model = None if cold else context.model
     network = None if model is None else relu_network(model)
     if distances is None and network is not None:
-        distances, space = report_space_distances(context, network, positions), REPORT_SPACE
+        distances, space = report_space_distances(network, labeled_X, picked_X), REPORT_SPACE
     table["distance"] = np.full(k, np.nan) if distances is None else distances
     if model is None:
         table["predicted"] = pd.Series([None] * k, dtype=object)
         table["probability"] = np.nan
         table["explanation"] = COLD_START_NOTE
     else:
-        rows = context.X[positions]
+        rows = np.ascontiguousarray(picked_X)
         proba = pick_probabilities(model, rows)
         best = np.argmax(proba, axis=1)
         table["predicted"] = model_labels(context, model)[best]
@@ -79,11 +88,6 @@ def model_labels(context: QueryContext, model: Any) -> np.ndarray:
     if not context.fitted_on_codes:
         return classes
     return np.asarray(context.classes, dtype=object)[classes.astype(np.int64)]
-
-
-def report_space_distances(context: QueryContext, network: Any, positions: np.ndarray) -> np.ndarray:
-    """Pick-time distances in the report space, for strategies that have no distance of their own."""
-    return report_space_distances_of_rows(network, context.X[context.labeled_indices], context.X[positions])
 
 
 def explanations(context: QueryContext, network: Any, rows: np.ndarray, best: np.ndarray) -> list[str]:
