@@ -120,6 +120,8 @@ RULES = {
         (CLI, _imports, lambda n: _private_of(n, STRATEGIES)),
     "Dask never imports a private name of the round":
         (DASK, _imports, lambda n: _private_name_from(n, ROUND)),
+    "the round and Dask never import a private module of strategies":
+        (ROUND + DASK, _imports, lambda n: _private_of(n, STRATEGIES)),
     "kernels and the round are imported by name, not through the lazy package face":
         (("dami_np.",), _face_imports, _ANY),
 }
@@ -175,6 +177,7 @@ _BAD_PACKAGE = {
     "dami_np/cli/_select.py": "import dami_np\nfrom ..strategies._dami import f\n\ndef g():\n    return dami_np.select\n",
     "dami_np/_dask/__init__.py": "",
     "dami_np/_dask/_round.py": "from .._round import _helper\n",
+    "dami_np/_dask/_report.py": "from ..strategies._selection import Selection\n",
     "kernels/__init__.py": "",
     "kernels/_kcenter.py": "from dami_np._mlp import MLPClassifier\n",
 }
@@ -196,6 +199,8 @@ def test_the_checker_catches_every_broken_rule(tmp_path):
         "the CLI never imports a private module of strategies": {
             "dami_np.cli._select": ["dami_np.strategies._dami", "dami_np.strategies._dami.f"]},
         "Dask never imports a private name of the round": {"dami_np._dask._round": ["dami_np._round._helper"]},
+        "the round and Dask never import a private module of strategies": {
+            "dami_np._dask._report": ["dami_np.strategies._selection", "dami_np.strategies._selection.Selection"]},
         "kernels and the round are imported by name, not through the lazy package face": {
             "dami_np.cli._select": ["dami_np.select"], "dami_np.strategies._other": ["dami_np.kernels"]},
     }

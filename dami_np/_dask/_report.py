@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..strategies._selection import Selection
+from ..strategies import Selection
 from ._partitions import Table
 
 __all__ = ["report"]

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ..strategies._selection import Selection
+from ..strategies import Selection
 from ._gather import DaskRoundError, gather_round
 from ._remote_blocks import Block, KCenterStats, distributed_kcenter
 from ._partitions import Table, load_table
@@ -85,8 +85,7 @@ def run_round(
 
     from .._fit_table import fit_model, is_fitted
     from .._round import check_round_arguments, resolve_strategy as _resolve
-    from ..strategies import _base
-    from ..strategies import QueryContext
+    from ..strategies import QueryContext, needs_model
 
     global LAST_ROUND
     info = RoundInfo()
@@ -137,7 +136,7 @@ def run_round(
         feature_names=table.feature_names,
     )
     rng = np.random.default_rng(random_state)
-    if _base.needs_model(func) and not context.has_model:
+    if needs_model(func) and not context.has_model:
         name, options = "cold_start", {}
     context.strategy_name = name
     clock = time.perf_counter()
@@ -245,7 +244,7 @@ def _kcenter_input(table: Table, budget: int, info: RoundInfo) -> Selection:
 
 
 def _hidden(x: np.ndarray, model: Any) -> np.ndarray:
-    from ..strategies._representations import last_layer_inputs
+    from ..strategies import last_layer_inputs
 
     return np.ascontiguousarray(last_layer_inputs(model, x, needs="coreset"), dtype=np.float64)
 
@@ -346,12 +345,11 @@ def _group_reps(table: Table, chunks: list[tuple[int, int]], pats: list[Any], in
 
 
 def _representation(model: Any, table: Table, options: dict[str, Any], needs: str) -> Any:
-    from ..strategies._dami import _flag
-    from ..strategies._representations import DamiRepresentation
+    from ..strategies import DamiRepresentation, flag_option
 
     return DamiRepresentation(
-        model, table.labeled_X, bias=_flag(options.get("bias", True), "bias"), rows="all",
-        normalize=_flag(options.get("normalize", False), "normalize"), method=options.get("method", "auto"), needs=needs,
+        model, table.labeled_X, bias=flag_option(options.get("bias", True), "bias"), rows="all",
+        normalize=flag_option(options.get("normalize", False), "normalize"), method=options.get("method", "auto"), needs=needs,
     )
 
 
@@ -368,7 +366,7 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
     """``dami_select`` with ``dedup=True``: K-Center over one representative row per activation
     pattern, whose points are computed on the local path's grid of ``rep.chunk_rows``
     consecutive representatives; then the lowest unpicked candidate rows once only distance 0 is left."""
-    from ..strategies._dami import _flag, representation_space
+    from ..strategies import flag_option, representation_space
 
     if options.get("dedup", True) is not True:
         raise ValueError("option dedup=False of 'dami' is not supported on a dask DataFrame")
@@ -405,7 +403,7 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
     picks, radii = distributed_kcenter(table.client, blocks, centers, k_groups, stop_at_zero=True, stats=info.kcenter)
     info.seconds["kcenter"] = time.perf_counter() - clock
     picks, radii = _fill_in_row_order(table, picks, radii, budget)
-    space = representation_space(_flag(options.get("bias", True), "bias"), "all", _flag(options.get("normalize", False), "normalize"))
+    space = representation_space(flag_option(options.get("bias", True), "bias"), "all", flag_option(options.get("normalize", False), "normalize"))
     return Selection(picks, radii, space)
 
 
@@ -426,12 +424,12 @@ def _fill_in_row_order(table: Table, picks: np.ndarray, radii: np.ndarray, k: in
 def _dami_margin(table: Table, model: Any, shared: Any, budget: int, options: dict[str, Any], info: RoundInfo) -> Selection:
     """Filter by margin on the workers, then DAMI over labeled + filtered rows on the driver
     (the lines of ``strategies._boundary._filter_then_dami`` and ``_dami.dami_select``)."""
-    from ..strategies._boundary import DEFAULT_CANDIDATE_MULTIPLE, _check_multiple
-    from ..strategies._dami import _check_budget, _flag, representation_space
+    from ..strategies import (DEFAULT_CANDIDATE_MULTIPLE, check_candidate_multiple, flag_option, memory_budget_bytes,
+                              representation_space)
     from ..strategies import grouped_kcenter
 
-    multiple = _check_multiple(options.get("candidate_multiple", DEFAULT_CANDIDATE_MULTIPLE))
-    bias = _flag(options.get("bias", True), "bias")
+    multiple = check_candidate_multiple(options.get("candidate_multiple", DEFAULT_CANDIDATE_MULTIPLE))
+    bias = flag_option(options.get("bias", True), "bias")
     count = min(table.n_unlabeled, max(budget, int(np.ceil(multiple * budget))))
     pool, keys = _lowest(table, model, shared, "margin", count, info)
     order = np.argsort(pool)
@@ -445,7 +443,7 @@ def _dami_margin(table: Table, model: Any, shared: Any, budget: int, options: di
     rep.X, rep.patterns = X_small, patterns
     groups = rep.groups(None)
     picks, radii = grouped_kcenter(groups, is_center, budget, lambda pos: rep.points(pos, dtype=rep.dtype), rep.dim,
-                                   memory_budget=_check_budget(None), chunk_rows=rep.chunk_rows, dtype=rep.dtype)
+                                   memory_budget=memory_budget_bytes(None), chunk_rows=rep.chunk_rows, dtype=rep.dtype)
     rows = considered[picks]
     return Selection(rows, radii, representation_space(bias, "all", False), keys[np.searchsorted(pool, rows)], "margin")
 

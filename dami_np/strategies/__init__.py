@@ -42,11 +42,13 @@ Building blocks for new strategies: ``unlabeled_proba``/``margins``/``lowest_fir
 from __future__ import annotations
 
 from ._badge import badge, badge_select, gradient_factors
-from ._boundary import boundary, boundary_distances, dami_boundary, dami_margin
+from ._boundary import (DEFAULT_CANDIDATE_MULTIPLE, boundary, boundary_distances, check_candidate_multiple, dami_boundary,
+                        dami_margin)
 from ._base import Strategy, available, get, needs_model, option_names, register
 from ._cold_start import cold_start
 from ._context import QueryContext, make_context
-from ._dami import DEFAULT_MEMORY_BUDGET, MEMORY_FRACTION, dami, default_memory_budget, dami_nobias, dami_predicted, dami_select
+from ._dami import (DEFAULT_MEMORY_BUDGET, MEMORY_FRACTION, dami, dami_nobias, dami_predicted, dami_select,
+                    default_memory_budget, flag_option, memory_budget_bytes, representation_space)
 from ._dami_weighted import dami_weighted
 from ._kcenter_blocks import BlockSource, block_bounds, block_top, kcenter_over_blocks
 from ._kcenter_grouped import grouped_kcenter, kcenter, streamed_kcenter
@@ -54,7 +56,7 @@ from ._kcenter_based import coreset, kcenter_input, kcenter_over
 from ._kmedoids import dami_kmedoids
 from ._pick_distances import pick_time_distances
 from ._random import random
-from ._representations import DamiRepresentation, group_ids
+from ._representations import DamiRepresentation, group_ids, last_layer_inputs
 from ._selection import Selection, as_selection
 from ._uncertainty import entropy, least_confidence, lowest_first, margin, margins, uncertainty_keys, unlabeled_proba
 
@@ -67,5 +69,6 @@ __all__ = [
     "dami_select", "DamiRepresentation", "group_ids", "kcenter", "grouped_kcenter", "streamed_kcenter",
     "unlabeled_proba", "margins", "lowest_first", "uncertainty_keys", "kcenter_over", "pick_time_distances",
     "kcenter_over_blocks", "BlockSource", "block_bounds", "block_top", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
-    "MEMORY_FRACTION", "default_memory_budget",
+    "MEMORY_FRACTION", "default_memory_budget", "DEFAULT_CANDIDATE_MULTIPLE", "check_candidate_multiple", "flag_option",
+    "memory_budget_bytes", "representation_space", "last_layer_inputs",
 ]

@@ -25,7 +25,7 @@ import numpy as np
 
 from ._base import register
 from ._context import QueryContext
-from ._dami import _flag, dami_select
+from ._dami import flag_option, dami_select
 from ._selection import Selection
 from ._uncertainty import lowest_first, margins, unlabeled_proba
 
@@ -70,7 +70,7 @@ def _candidate_boundary(context: QueryContext, needs: str) -> np.ndarray:
     return context.cache["boundary_distances"]
 
 
-def _check_multiple(candidate_multiple: float) -> float:
+def check_candidate_multiple(candidate_multiple: float) -> float:
     if (
         isinstance(candidate_multiple, (bool, np.bool_))
         or not isinstance(candidate_multiple, (int, float, np.integer, np.floating))
@@ -87,12 +87,12 @@ def _filter_then_dami(
     context: QueryContext, key: np.ndarray, budget: int, candidate_multiple: float, bias: bool, score_name: str,
     needs: str,
 ) -> Selection:
-    multiple = _check_multiple(candidate_multiple)
+    multiple = check_candidate_multiple(candidate_multiple)
     count = min(context.candidates.size, max(budget, int(np.ceil(multiple * budget))))
     pool, _ = lowest_first(context, key, count)
     pool = np.sort(pool)
     chosen = dami_select(
-        context.model, context.X, context.labeled, budget, candidates=pool, bias=_flag(bias, "bias"), needs=needs
+        context.model, context.X, context.labeled, budget, candidates=pool, bias=flag_option(bias, "bias"), needs=needs
     )
     scores = np.asarray(key, dtype=np.float64)[np.searchsorted(context.candidates, chosen.positions)]
     return Selection(chosen.positions, chosen.distances, chosen.space, scores, score_name)

@@ -62,7 +62,7 @@ def default_memory_budget() -> int:
     return DEFAULT_MEMORY_BUDGET
 
 
-def _check_budget(memory_budget: object) -> int:
+def memory_budget_bytes(memory_budget: object) -> int:
     """``memory_budget`` as bytes (None: :func:`default_memory_budget`); a clear error otherwise."""
     if memory_budget is None:
         return default_memory_budget()
@@ -87,12 +87,12 @@ def dami(
     """DAMI picks: K-Center over local linear models, labeled rows as centers (deterministic)."""
     return dami_select(
         context.model, context.X, context.labeled, budget, candidates=context.candidates,
-        bias=_flag(bias, "bias"), rows=rows, normalize=_flag(normalize, "normalize"), dedup=_flag(dedup, "dedup"),
+        bias=flag_option(bias, "bias"), rows=rows, normalize=flag_option(normalize, "normalize"), dedup=flag_option(dedup, "dedup"),
         method=method, memory_budget=memory_budget,
     )
 
 
-def _flag(value: object, name: str) -> bool:
+def flag_option(value: object, name: str) -> bool:
     """A strategy option that must be a real bool (``bias="no"`` is an error, not True)."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -133,7 +133,7 @@ def dami_select(
     "kcenter").
     """
     labeled = np.asarray(labeled, dtype=bool)
-    memory_budget = _check_budget(memory_budget)
+    memory_budget = memory_budget_bytes(memory_budget)
     cand = np.flatnonzero(~labeled) if candidates is None else np.asarray(candidates, dtype=np.int64)
     if labeled[cand].any():
         raise ValueError("candidates must be unlabeled rows")
