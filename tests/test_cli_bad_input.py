@@ -20,6 +20,7 @@ import pytest
 
 from dami_np.cli import main
 from dami_np.cli import _select as cli_select
+from _cli_checks import assert_one_error_line  # noqa: E402
 
 STRATEGY = ["--strategy", "margin"]  # a model-based strategy that needs no K-Center kernel
 
@@ -42,16 +43,6 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def picks(out: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(out), keep_default_na=False, na_values=[""])
-
-
-def assert_one_error_line(code: int, err: str, *fragments: str) -> None:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("dami: error: "), lines[0]
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 @pytest.fixture()

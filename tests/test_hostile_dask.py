@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from dami_np.cli import main  # noqa: E402
+from _cli_checks import assert_one_error_line  # noqa: E402
 
 
 def _run(capsys, *argv):
@@ -19,13 +20,6 @@ def _run(capsys, *argv):
     code = main([str(a) for a in argv])
     _, err = capsys.readouterr()
     return code, err, time.monotonic() - start
-
-
-def _one_error(code, err, *needles):
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("dami: error: "), err
-    for needle in needles:
-        assert needle in lines[0], err
 
 
 @pytest.fixture()
@@ -86,20 +80,20 @@ def test_a_port_that_is_not_a_scheduler_is_one_line_within_the_timeout(capsys, s
     port = server(kind)
     code, err, took = _run(capsys, "select", parquet_dir, "--label", "y", "--budget", 1,
                            "--dask", f"127.0.0.1:{port}", "--dask-timeout", 1)
-    _one_error(code, err, *needles)
+    assert_one_error_line(code, err, *needles)
     assert "MemoryError" not in err and took < 20
 
 
 def test_a_refused_port_is_one_line_at_once(capsys, parquet_dir):
     code, err, took = _run(capsys, "select", parquet_dir, "--label", "y", "--budget", 1, "--dask", "tcp://127.0.0.1:1")
-    _one_error(code, err, "tcp://127.0.0.1:1", "refused")
+    assert_one_error_line(code, err, "tcp://127.0.0.1:1", "refused")
     assert took < 10
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "tcp://127.0.0.1:99999", "nohost:port"])
 def test_an_address_that_is_not_one(capsys, parquet_dir, address):
     code, err, _ = _run(capsys, "select", parquet_dir, "--label", "y", "--budget", 1, "--dask", address)
-    _one_error(code, err, address)
+    assert_one_error_line(code, err, address)
 
 
 def test_a_scheduler_without_workers_is_reported_within_the_timeout(parquet_dir):
@@ -117,7 +111,7 @@ def test_a_scheduler_without_workers_is_reported_within_the_timeout(parquet_dir)
                               "--dask", cluster.scheduler_address, "--dask-timeout", "1"],
                              capture_output=True, text=True, timeout=120)
         took = time.monotonic() - start
-    _one_error(run.returncode, run.stderr, "no workers", cluster.scheduler_address)
+    assert_one_error_line(run.returncode, run.stderr, "no workers", cluster.scheduler_address)
     assert took < 60
 
 
@@ -127,7 +121,7 @@ def test_nothing_to_read_is_one_line_naming_it(capsys, tmp_path, what):
     empty.mkdir()
     table = {"empty": empty, "glob": tmp_path / "*.parquet", "missing": tmp_path / "nope"}[what]
     code, err, took = _run(capsys, "select", table, "--label", "y", "--budget", 1, "--dask", "tcp://127.0.0.1:1")
-    _one_error(code, err, str(table))
+    assert_one_error_line(code, err, str(table))
     assert took < 10
 
 
@@ -135,7 +129,7 @@ def test_nothing_to_read_is_one_line_naming_it(capsys, tmp_path, what):
 def test_dask_timeout_must_be_positive_seconds(capsys, parquet_dir, value):
     code, err, _ = _run(capsys, "select", parquet_dir, "--label", "y", "--budget", 1, "--dask", "local:1",
                         "--dask-timeout", value)
-    _one_error(code, err, "--dask-timeout")
+    assert_one_error_line(code, err, "--dask-timeout")
 
 
 def test_a_real_scheduler_with_a_worker_still_works(capsys, parquet_dir):
@@ -153,7 +147,7 @@ def test_a_real_scheduler_with_a_worker_still_works(capsys, parquet_dir):
 @pytest.mark.parametrize("address", ["local:0", "local:99999", "local:two"])
 def test_a_local_cluster_size_out_of_range_is_one_line(capsys, parquet_dir, address):
     code, err, took = _run(capsys, "select", parquet_dir, "--label", "y", "--budget", 1, "--dask", address)
-    _one_error(code, err, address, "1 to 1024")
+    assert_one_error_line(code, err, address, "1 to 1024")
     assert took < 10
 
 
@@ -199,5 +193,5 @@ def test_a_server_that_sends_a_small_binary_greeting_is_not_taken_for_a_schedule
                                "--dask", f"127.0.0.1:{listener.getsockname()[1]}", "--dask-timeout", 2)
     finally:
         listener.close()
-    _one_error(code, err, "is not a Dask scheduler")
+    assert_one_error_line(code, err, "is not a Dask scheduler")
     assert took < 20

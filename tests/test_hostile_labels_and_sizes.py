@@ -8,19 +8,13 @@ import pytest
 
 import dami_np
 from dami_np.cli import main
+from _cli_checks import assert_one_error_line  # noqa: E402
 
 
 def _run(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def _one_error(code, err, *needles):
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("dami: error: "), err
-    for needle in needles:
-        assert needle in lines[0], err
 
 
 @pytest.fixture()
@@ -39,7 +33,7 @@ def prices(tmp_path):
 def test_select_refuses_a_continuous_label_column(prices, capsys):
     path, _ = prices
     code, out, err = _run(capsys, "select", path, "--label", "price", "--budget", 2)
-    _one_error(code, err, "'price'", "continuous", "--classes-anyway")
+    assert_one_error_line(code, err, "'price'", "continuous", "--classes-anyway")
     assert out == ""
     code, out, err = _run(capsys, "select", path, "--label", "price", "--budget", 2, "--strategy", "random",
                           "--classes-anyway")
@@ -53,7 +47,7 @@ def test_simulate_and_status_refuse_a_continuous_label_column(prices, capsys, tm
     argv = ["simulate", full, "--label", "price", "--out", tmp_path / "runs"] if command == "simulate" \
         else ["status", path, "--label", "price"]
     code, _, err = _run(capsys, *argv)
-    _one_error(code, err, "continuous", "--classes-anyway")
+    assert_one_error_line(code, err, "continuous", "--classes-anyway")
 
 
 @pytest.mark.parametrize("labels", [["1", "2", "1.0"], ["a", "1.5"], ["0", "1"], ["1.0", "2.0"], ["-3", "4"]])
@@ -87,7 +81,7 @@ def test_python_select_refuses_continuous_floats_with_the_override_named():
 def test_simulate_refuses_a_test_part_smaller_than_the_classes(capsys, tmp_path, test_size):
     code, _, err = _run(capsys, "simulate", "segment", "--label", "class", "--test-size", test_size, "--seeds", 1,
                         "--rounds", 1, "--strategies", "random", "--out", tmp_path / "runs")
-    _one_error(code, err, "test part", "7 classes")
+    assert_one_error_line(code, err, "test part", "7 classes")
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 

@@ -23,6 +23,7 @@ import pytest
 import dami_np
 import dami_np._model_io  # noqa: F401 - the tests read saved files through it
 from dami_np.cli import main
+from _cli_checks import assert_one_error_line  # noqa: E402
 
 DAMI = shutil.which("dami", path=str(Path(sys.executable).parent)) or shutil.which("dami")
 STRATEGY = ["--strategy", "margin"]
@@ -32,14 +33,6 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-
-def assert_one_error_line(code: int, err: str, *fragments: str) -> None:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("dami: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 def make_table(n: int = 90, labeled: int = 30, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
