@@ -1,8 +1,8 @@
 """An ``MLPClassifier`` holding given weights: how pool learners hand over the network that predicts.
 
-Built through ``_model_io``'s loader (the one owner of "a fitted model from its arrays"), so the
-result is an ordinary fitted ``MLPClassifier``: it predicts, explains (``local_linear``), saves,
-and continues training from these weights with ``warm_start=True``.
+The result is an ordinary fitted ``MLPClassifier``: it predicts, explains (``local_linear``), saves,
+and continues training from these weights with ``warm_start=True``.  (``_model_io`` builds models
+from a file's checked arrays; this builds one from arrays already in memory.)
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import numpy as np
 
 from dami_np._mlp import MLPClassifier
 from dami_np._mlp_math import ParamLayout
-from dami_np._model_io import _build_model
 
 __all__ = ["network_with_weights"]
 
@@ -23,14 +22,18 @@ def network_with_weights(
 ) -> MLPClassifier:
     """A fitted ``MLPClassifier(**params)`` whose weights are ``coefs``/``intercepts`` (copied) and classes ``classes``.
 
-    ``params["hidden_layer_sizes"]`` is set from the weights' shapes; the dtype is ``params["dtype"]``
-    (default float32).
+    ``hidden_layer_sizes`` is taken from the weights' shapes; the dtype is ``params["dtype"]`` (default float32).
     """
     layer_sizes = [int(coefs[0].shape[0]), *(int(W.shape[1]) for W in coefs)]
-    params = {**MLPClassifier(**params).get_params(), "hidden_layer_sizes": tuple(layer_sizes[1:-1])}
-    params["dtype"] = np.dtype(params["dtype"]).name
-    dtype = np.dtype(params["dtype"])
+    model = MLPClassifier(**{**params, "hidden_layer_sizes": tuple(layer_sizes[1:-1])})
+    dtype = np.dtype(model.dtype)
     layout = ParamLayout(layer_sizes)
-    flat = layout.pack(coefs, intercepts, dtype)
-    meta = {"params": params, "layer_sizes": layer_sizes, "n_features_in": layer_sizes[0]}
-    return _build_model({"flat": flat, "classes": np.asarray(classes)}, meta)
+    model._dtype = dtype
+    model._layout = layout
+    model._flat = layout.pack(coefs, intercepts, dtype)
+    model.coefs_, model.intercepts_ = layout.views(model._flat)
+    model._adam = None
+    model.classes_ = np.asarray(classes)
+    model.n_features_in_ = layer_sizes[0]
+    model.n_iter_, model.loss_curve_ = 0, []
+    return model
