@@ -59,11 +59,16 @@ def by_row_blocks(compute: Callable[[np.ndarray], np.ndarray], X: np.ndarray, ro
         if n <= rows:
             return compute(X)
         workers = min(len(starts), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-        if workers <= 1:
+        parts = None
+        if workers > 1:
+            try:
+                with ThreadPoolExecutor(workers) as pool:
+                    parts = list(pool.map(lambda a: compute(X[a : a + rows]), starts))
+            except RuntimeError as error:  # no thread to be had (e.g. under ulimit -v): the same blocks in turn
+                if "can't start new thread" not in str(error):
+                    raise
+        if parts is None:
             parts = [compute(X[a : a + rows]) for a in starts]
-        else:
-            with ThreadPoolExecutor(workers) as pool:
-                parts = list(pool.map(lambda a: compute(X[a : a + rows]), starts))
     return np.concatenate(parts, axis=0)
 
 
