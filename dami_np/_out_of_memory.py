@@ -27,7 +27,7 @@ def step(what: str, size: int | None = None) -> Iterator[None]:
     """Name the step for an out-of-memory error raised inside it (``size``: the input's bytes)."""
     try:
         yield
-    except (MemoryError, OSError) as error:
+    except (MemoryError, OSError, RuntimeError) as error:
         if is_out_of_memory(error):
             inner = getattr(error, "_dami_step", None)  # the innermost step names it, an outer one may size it
             tag = (_STAGES.get(what, what), size) if inner is None else (inner[0], inner[1] if size is None
@@ -40,8 +40,11 @@ def step(what: str, size: int | None = None) -> Iterator[None]:
 
 
 def is_out_of_memory(error: BaseException) -> bool:
-    """A ``MemoryError``, or an ``OSError`` 'Cannot allocate memory' (a thread or process not started)."""
-    return isinstance(error, MemoryError) or (isinstance(error, OSError) and error.errno == errno.ENOMEM)
+    """A ``MemoryError``, an ``OSError`` 'Cannot allocate memory', or Python's ``RuntimeError`` "can't
+    start new thread" (no memory for a thread's stack, e.g. under ``ulimit -v``; pyarrow and NumPy's
+    pools start threads anywhere)."""
+    return (isinstance(error, MemoryError) or (isinstance(error, OSError) and error.errno == errno.ENOMEM)
+            or (isinstance(error, RuntimeError) and "can't start new thread" in str(error)))
 
 
 def out_of_memory_message(error: BaseException, command: str = "") -> str:

@@ -53,6 +53,29 @@ def test_out_of_memory_names_the_innermost_step_and_the_size():
     assert out_of_memory_message(caught.value).startswith("out of memory while choosing the rows;")
 
 
+def test_a_thread_that_cannot_start_is_out_of_memory(tmp_path, capsys, monkeypatch):
+    """Under ``ulimit -v`` a thread's stack may not fit: Python raises RuntimeError, not MemoryError."""
+    with pytest.raises(RuntimeError) as caught:
+        with step("fit"):
+            raise RuntimeError("can't start new thread")
+    assert out_of_memory_message(caught.value).startswith("out of memory while training the model;")
+    from dami_np.cli import _select as select_command
+
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": ["p", "q", None, None]}).to_csv(path, index=False)
+
+    def no_thread(*args, **kwargs):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(select_command, "run_select", no_thread)
+    from dami_np.cli import main
+
+    code = main(["select", str(path), "--label", "y", "--budget", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("dami: error: out of memory while "), err
+    assert "internal error" not in err
+
+
 @pytest.fixture(scope="module")
 def wide_output(tmp_path_factory):
     rng = np.random.default_rng(0)

@@ -392,6 +392,10 @@ def _run(args: argparse.Namespace) -> int:
         _error_line(f"dami: error: cannot read or write{where}: {error.strerror or _one_line(error)}")
         return 2
     except Exception as error:  # never a traceback for users; DAMI_DEBUG=1 shows it
+        from .._out_of_memory import is_out_of_memory
+
+        if is_out_of_memory(error):  # a thread that could not start: memory for its stack
+            return _out_of_memory(args, error)
         release()
         if os.environ.get("DAMI_DEBUG"):
             raise
