@@ -438,10 +438,12 @@ def _record(text: str, pos: int, sep: str) -> tuple[int, list[tuple[int, int]]]:
 
 
 def _line_end(text: str, pos: int) -> int:
+    """Index of the first CR or LF at or after ``pos`` (``len(text)`` if none); a CR is looked for only
+    before the LF, so a file without CRs costs one scan per line, not one scan of the rest of the file."""
     nl = text.find("\n", pos)
-    cr = text.find("\r", pos)
-    ends = [e for e in (nl, cr) if e >= 0]
-    return min(ends) if ends else len(text)
+    stop = len(text) if nl < 0 else nl
+    cr = text.find("\r", pos, stop)
+    return stop if cr < 0 else cr
 
 
 def _after_break(text: str, i: int) -> int:
