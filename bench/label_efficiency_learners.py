@@ -50,11 +50,14 @@ SCREEN_SEEDS, FULL_SEEDS = 3, 10
 SCREEN_BAR = -0.002  # mean AULC - default over the screening tables a candidate needs to go on
 REFERENCES = ("default", "mlp_margin", "hgb_margin", "lr_margin")
 CANDIDATES = ("scarf", "self_training", "ensemble")
+STRATEGY_CANDIDATES = ("budget_aware",)  # rule amendment 2: no screening, straight to stage 2
 PIPELINES = {  # name -> (learner, strategy)
     "default": ("mlp", "dami_margin_c2"), "mlp_margin": ("mlp", "margin"), "hgb_margin": ("hgb", "margin"),
     "lr_margin": ("lr", "margin"), "scarf": ("pretrain", "dami_margin_c2"),
     "self_training": ("self_training", "dami_margin_c2"), "ensemble": ("ensemble", "dami_margin_c2"),
+    "budget_aware": ("mlp", "budget_aware_dami_margin"),
 }
+BUDGET_AWARE_L = 20.0  # amendment 2: the candidate multiple is 1 + min(1, BUDGET_AWARE_L / labels per class)
 LEARNERS_VERSION = 1  # bump when a candidate's algorithm or settings change (cached curves then do not count)
 HIDDEN = 100  # today's MLP width: the pre-trained layer's size
 RESULTS = le.RESULTS
@@ -129,6 +132,26 @@ def _query_network(X: np.ndarray, y: np.ndarray, budget: int, *, strategy: Any, 
                            random_state=random_state)
 
 
+def budget_aware_multiple(n_labeled: int, n_classes: int) -> float:
+    """Amendment 2's candidate multiple: 2 while labels per class <= 20, then towards 1 (margin)."""
+    per_class = n_labeled / max(1, n_classes)
+    return 1.0 + min(1.0, BUDGET_AWARE_L / per_class) if per_class > 0 else 2.0
+
+
+def budget_aware_dami_margin(context: Any, budget: int, rng: np.random.Generator) -> Any:
+    """``dami_margin`` at the budget-aware candidate multiple (labels per class from the labeled rows)."""
+    multiple = budget_aware_multiple(int(context.labeled.sum()), context.n_labeled_classes)
+    return dami_np.strategies.get("dami_margin")(context, budget, rng, candidate_multiple=multiple)
+
+
+budget_aware_dami_margin.needs_model = True  # type: ignore[attr-defined]
+budget_aware_dami_margin.strategy_name = "budget_aware_dami_margin"  # type: ignore[attr-defined]
+
+
+def _strategy_object(name: str) -> Any:
+    return budget_aware_dami_margin if name == "budget_aware_dami_margin" else le.strategy_object(name)
+
+
 # ---------------------------------------------------------------------- one task (in a worker)
 def run_task(budget: str, table: str, pipeline: str, seed: int) -> dict[str, Any]:
     """One cached unit: the learning curve of ``pipeline`` on ``table`` at ``seed`` and ``budget``."""
@@ -142,7 +165,7 @@ def run_task(budget: str, table: str, pipeline: str, seed: int) -> dict[str, Any
     X, codes, n_classes = le._LOADED[table]
     learner, strategy = PIPELINES[pipeline]
     initial, batch, _ = BUDGETS[budget]
-    setup = sim._Setup(X, codes, n_classes, (le.strategy_object(strategy),), (pipeline,), initial, batch,
+    setup = sim._Setup(X, codes, n_classes, (_strategy_object(strategy),), (pipeline,), initial, batch,
                        rounds_that_fit(budget, codes), TEST_SIZE, RANDOM_STATE)
     pretrain_seconds = 0.0
     with threadpool_limits(1):
@@ -357,7 +380,7 @@ def write_report() -> Path:
     lines += ["", "Screening decision: " + ("incomplete, none yet" if finalists is None else
                                             f"stage 2 candidates: {', '.join(finalists)}"), ""]
     for budget in BUDGETS:
-        pipes = [*REFERENCES, *(finalists or [])]
+        pipes = [*REFERENCES, *(finalists or []), *STRATEGY_CANDIDATES]
         done = 0 if curves.empty else len(curves[curves["budget"] == budget][["table", "pipeline", "seed"]].drop_duplicates())
         lines += [f"## Stage 2: budget {budget} (initial, per round, rounds = {BUDGETS[budget]})", "",
                   f"Curves cached: {done} of {len(_tables.names()) * FULL_SEEDS * len(pipes)} planned. Summary over the "
@@ -396,7 +419,7 @@ def _section(curves: pd.DataFrame, l95: pd.DataFrame, budget: str, tables: list[
     if decide and k == len(tables):
         lines += ["", "Target (rule): " + "; ".join(
             f"{p}: {'reached' if not reaches_target(r) else ', '.join(reaches_target(r))}"
-            for p, r in summary.iterrows() if p in CANDIDATES)]
+            for p, r in summary.iterrows() if p in (*CANDIDATES, *STRATEGY_CANDIDATES))]
     lines += ["", "Per table, Δ AULC vs default paired on seeds (95% t interval; bold: excludes 0):", "",
               "| table | " + " | ".join(p for p in pipelines if p != "default") + " |",
               "|---|" + "---|" * (len(pipelines) - 1)]
@@ -411,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", choices=("screen", "full"), default="screen")
     parser.add_argument("--budgets", default=",".join(BUDGETS), help="stage full only: budgets to run, in order")
+    parser.add_argument("--pipelines", default="", help="stage full only: run only these pipelines (comma-separated)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--no-report", action="store_true")
@@ -431,7 +455,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("the screening is incomplete: run --stage screen first", flush=True)
                 return 2
             budgets = [b.strip() for b in args.budgets.split(",") if b.strip()]
-            run([t for t in full_tasks(finalists) if t[0] in budgets], args.jobs)
+            only = {p.strip() for p in args.pipelines.split(",") if p.strip()}
+            run([t for t in full_tasks([*finalists, *STRATEGY_CANDIDATES]) if t[0] in budgets and (not only or t[2] in only)],
+                args.jobs)
     if not args.no_report:
         print(f"wrote {write_report()}", flush=True)
     return 0

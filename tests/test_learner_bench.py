@@ -37,3 +37,24 @@ def test_target_lists_every_criterion_missed():
     bad = pd.Series({"vs_default": 0.004, "worst_table": -0.02, "median_l95_ratio": 1.0, "time_ratio": 4.0})
     missed = learners.reaches_target(bad)
     assert len(missed) == 4 and "short by 0.0060" in missed[0]
+
+
+@pytest.mark.parametrize("n_labeled, n_classes, multiple", [(20, 2, 2.0), (40, 2, 2.0), (80, 2, 1.5), (400, 2, 1.1),
+                                                             (2000, 2, 1.02), (26, 26, 2.0), (0, 0, 2.0)])
+def test_budget_aware_multiple_is_amendment_2s_formula(n_labeled, n_classes, multiple):
+    assert learners.budget_aware_multiple(n_labeled, n_classes) == pytest.approx(multiple)
+
+
+def test_budget_aware_candidate_is_dami_margin_at_its_multiple():
+    """Same picks as dami_margin called with the multiple the formula gives for the round's labels."""
+    import numpy as np
+
+    import dami_np
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = np.full(300, np.nan)
+    y[:120] = (X[:120, 0] > 0).astype(float)  # 120 labels, 2 classes: L = 60, multiple 1 + 20/60
+    got = dami_np.query(X, y, 10, strategy=learners.budget_aware_dami_margin, random_state=0)
+    want = dami_np.query(X, y, 10, strategy="dami_margin", random_state=0, candidate_multiple=1 + 20 / 60)
+    assert np.array_equal(got, want)
