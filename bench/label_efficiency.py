@@ -44,6 +44,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _label_efficiency_stats as st  # noqa: E402
+import _report_sections  # noqa: E402
 import _tables  # noqa: E402
 from _machine import machine_summary  # noqa: E402
 
@@ -440,6 +441,9 @@ def write_report(args: argparse.Namespace, tables: list[str], strategies: list[s
         *per_table,
     ])
     out = RESULTS / "label-efficiency.md"
+    if out.exists():  # sections other generators own (the learner comparison) are carried over
+        kept = _report_sections.sections(out.read_text(encoding="utf-8"))
+        text = "\n".join([text, *("\n" + k.rstrip("\n") for k in kept)])
     tmp = out.with_suffix(".md.tmp")
     tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, out)

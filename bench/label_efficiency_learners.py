@@ -37,6 +37,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _label_efficiency_stats as st  # noqa: E402
+import _report_sections  # noqa: E402
 import _tables  # noqa: E402
 import label_efficiency as le  # noqa: E402
 from _machine import machine_summary  # noqa: E402
@@ -361,51 +362,103 @@ def reaches_target(r: pd.Series) -> list[str]:
 
 # ---------------------------------------------------------------------- report
 def write_report() -> Path:
+    """The full report (``learners/report.md``) and its summary section in ``label-efficiency.md``."""
     curves = load_curves()
     _, _, ceil = le.load_cache(le.fingerprint())
     ceilings = ceil.groupby("table")["accuracy"].mean() if not ceil.empty else pd.Series(dtype=float)
     l95 = labels_to_95(curves, ceilings) if not curves.empty else pd.DataFrame(
         columns=["budget", "table", "pipeline", "labels_95"])
     finalists = stage_two_candidates(curves) if not curves.empty else None
-    load = os.getloadavg()
-    lines = ["# Learner comparison (issue 29): PARTIAL", "",
-             f"Written {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {machine_summary()}, "
-             f"Python {platform.python_version()}, numpy {np.__version__}; load average {load[0]:.2f} {load[1]:.2f} "
-             f"{load[2]:.2f} (shared machine, runs under `nice -n 19`: timings are indicative). Regenerate: "
-             "`python bench/label_efficiency_learners.py --report-only`.", "",
-             "The rule (`bench/results/learner-rule.md`, committed before any result) decides only on the complete "
-             "stage 2 (18 tables x 10 seeds x 3 budgets). Everything below is partial unless that is complete.", ""]
-    lines += ["## Stage 1: screening (budget today, seeds 0-2, 6 tables)", ""]
-    lines += _section(curves, l95, "today", list(SCREEN_TABLES), [*REFERENCES, *CANDIDATES], range(SCREEN_SEEDS))
-    lines += ["", "Screening decision: " + ("incomplete, none yet" if finalists is None else
-                                            f"stage 2 candidates: {', '.join(finalists)}"), ""]
+    candidates = [*(finalists or []), *STRATEGY_CANDIDATES]
+    body: list[str] = ["## Stage 1: screening (budget today, seeds 0-2, 6 tables)", ""]
+    screen_lines, _ = _section(curves, l95, "today", list(SCREEN_TABLES), [*REFERENCES, *CANDIDATES], range(SCREEN_SEEDS))
+    body += screen_lines
+    body += ["", "Screening decision: " + ("incomplete, none yet" if finalists is None else
+                                           f"stage 2 candidates: {', '.join(finalists)}") +
+             f"; by rule amendment 2 also {', '.join(STRATEGY_CANDIDATES)} (no screening).", ""]
+    summaries: dict[str, pd.DataFrame | None] = {}
     for budget in BUDGETS:
-        pipes = [*REFERENCES, *(finalists or []), *STRATEGY_CANDIDATES]
+        pipes = [*REFERENCES, *candidates]
         done = 0 if curves.empty else len(curves[curves["budget"] == budget][["table", "pipeline", "seed"]].drop_duplicates())
-        lines += [f"## Stage 2: budget {budget} (initial, per round, rounds = {BUDGETS[budget]})", "",
-                  f"Curves cached: {done} of {len(_tables.names()) * FULL_SEEDS * len(pipes)} planned. Summary over the "
-                  "tables where every pipeline has all 10 seeds:", ""]
+        body += [f"## Stage 2: budget {budget} (initial, per round, rounds = {BUDGETS[budget]})", "",
+                 f"Curves cached: {done} of {len(_tables.names()) * FULL_SEEDS * len(pipes)} planned. Summary over the "
+                 "tables where every pipeline has all 10 seeds:", ""]
         if not curves.empty:
             last = curves[curves["budget"] == budget].groupby("table")["round"].max()
             short = last[last < BUDGETS[budget][2]]
             if len(short):
-                lines += ["Fewer rounds (the training part cannot hold the budget): "
-                          + ", ".join(f"{t} {int(r)}" for t, r in short.items()) + ".", ""]
-        lines += _section(curves, l95, budget, _tables.names(), pipes, range(FULL_SEEDS), decide=finalists is not None)
-        lines.append("")
+                body += ["Fewer rounds (the training part cannot hold the budget): "
+                         + ", ".join(f"{t} {int(r)}" for t, r in short.items()) + ".", ""]
+        section, summaries[budget] = _section(curves, l95, budget, _tables.names(), pipes, range(FULL_SEEDS),
+                                              decide=finalists is not None)
+        body += section + [""]
+    complete = finalists is not None and all(v is not None for v in summaries.values())
+    decision = decision_lines(summaries, candidates) if complete else [
+        "Incomplete: the rule decides only when all 18 tables have every pipeline at 10 seeds at all three budgets."]
+    load = os.getloadavg()
+    head = [f"# Learner comparison (issue 29): {'complete' if complete else 'PARTIAL'}", "",
+            f"Written {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {machine_summary()}, "
+            f"Python {platform.python_version()}, numpy {np.__version__}; load average {load[0]:.2f} {load[1]:.2f} "
+            f"{load[2]:.2f} (shared machine, runs under `nice`: timings are indicative). Regenerate: "
+            "`python bench/label_efficiency_learners.py --report-only`.", "",
+            "The rule (`bench/results/learner-rule.md`, committed before any result; amendment 2 before any run of "
+            "its candidate) decides only on the complete stage 2 (18 tables x 10 seeds x 3 budgets).", ""]
     out = OUT_DIR / "report.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.write_text("\n".join([*head, "## Decision", "", *decision, "", *body]) + "\n", encoding="utf-8")
     os.replace(tmp, out)
+    summary = [f"## Learners and budgets (issue 29): {'complete' if complete else 'PARTIAL'}", "",
+               f"From `python bench/label_efficiency_learners.py --report-only` "
+               f"({_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}); the rule is "
+               "`bench/results/learner-rule.md`, every table per budget and the per-table intervals are in "
+               "`bench/results/learners/report.md`.", "", *decision, ""]
+    for budget, table in summaries.items():
+        summary += [f"Budget {budget} {BUDGETS[budget]} (initial, per round, rounds), 18 tables x 10 seeds:", ""]
+        summary += _summary_table(table, len(_tables.names())) if table is not None else ["No table complete yet."]
+        summary.append("")
+    _report_sections.replace_section(RESULTS / "label-efficiency.md", "learners", "\n".join(summary))
     return out
 
 
+def decision_lines(summaries: dict[str, pd.DataFrame | None], candidates: list[str]) -> list[str]:
+    """The rule over the three budgets: the new default, or each candidate's shortfall per budget."""
+    reached = {c: [b for b, t in summaries.items() if t is not None and c in t.index and not reaches_target(t.loc[c])]
+               for c in candidates}
+    winners = [c for c in candidates if len(reached[c]) == len(BUDGETS)]
+    if winners:
+        best = max(winners, key=lambda c: np.mean([summaries[b].at[c, "vs_default"] for b in BUDGETS]))
+        return [f"**New default: {best}** (reaches the target at all three budgets; "
+                f"also reaching it: {', '.join(w for w in winners if w != best) or 'none'})."]
+    lines = ["**No candidate reaches the target at all three budgets: no new default** (today's `default`, "
+             "`MLPClassifier()` + `dami_margin` at candidate multiple 2, stays).", "",
+             "| candidate | budget | Δ mean AULC (target ≥ +0.01) | worst table (≥ -0.01) | "
+             "median labels-to-95% ratio (≤ 0.75) | time vs default (≤ 2x) | missed |", "|---|---|---|---|---|---|---|"]
+    for c in candidates:
+        for b, t in summaries.items():
+            r = t.loc[c]
+            missed = reaches_target(r)
+            lines.append(f"| {c} | {b} | {r.vs_default:+.4f} | {r.worst_table:+.4f} | {r.median_l95_ratio:.2f} | "
+                         f"{r.time_ratio:.2f}x | {len(missed)} of 4 |")
+    return lines
+
+
+def _summary_table(summary: pd.DataFrame, n_tables: int) -> list[str]:
+    lines = ["| pipeline | mean AULC | Δ vs default | worst table | tables ≥ default | Wilcoxon p | "
+             "median labels-to-95% ratio | s / round (amortised) | time vs default |", "|---|---|---|---|---|---|---|---|---|"]
+    for p, r in summary.iterrows():
+        lines.append(f"| {p} | {r.mean_aulc:.4f} | {r.vs_default:+.4f} | {r.worst_table:+.4f} | {int(r.tables_ge)}/{n_tables} | "
+                     f"{'-' if math.isnan(r.wilcoxon_p) else f'{r.wilcoxon_p:.3f}'} | {r.median_l95_ratio:.2f} | "
+                     f"{r.s_round:.3f} | {r.time_ratio:.2f}x |")
+    return lines
+
+
 def _section(curves: pd.DataFrame, l95: pd.DataFrame, budget: str, tables: list[str], pipelines: list[str],
-             seeds: Any, decide: bool = False) -> list[str]:
+             seeds: Any, decide: bool = False) -> tuple[list[str], pd.DataFrame | None]:
+    """The report lines of one block, and its summary when every table of ``tables`` is complete."""
     block = _block(curves, budget, tables, pipelines, seeds) if "default" in pipelines else None
     if block is None:
-        return ["No table is complete yet."]
+        return ["No table is complete yet."], None
     summary = budget_summary(block, l95, budget, pipelines)
     k = block["table"].nunique()
     lines = [f"Tables complete: {k} of {len(tables)} ({', '.join(sorted(block['table'].unique()))}).", "",
@@ -427,7 +480,7 @@ def _section(curves: pd.DataFrame, l95: pd.DataFrame, budget: str, tables: list[
         sub = block[block["table"] == t].pivot(index="seed", columns="strategy", values="aulc")
         cells = [le._ci(st.paired_interval((sub[p] - sub["default"]).to_numpy())) for p in pipelines if p != "default"]
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
-    return lines
+    return lines, (summary if k == len(tables) else None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,3 +58,32 @@ def test_budget_aware_candidate_is_dami_margin_at_its_multiple():
     got = dami_np.query(X, y, 10, strategy=learners.budget_aware_dami_margin, random_state=0)
     want = dami_np.query(X, y, 10, strategy="dami_margin", random_state=0, candidate_multiple=1 + 20 / 60)
     assert np.array_equal(got, want)
+
+
+def _summary(**deltas):
+    rows = {"default": {"vs_default": 0.0, "worst_table": 0.0, "median_l95_ratio": 1.0, "time_ratio": 1.0}}
+    for name, d in deltas.items():
+        rows[name] = {"vs_default": d, "worst_table": -0.005, "median_l95_ratio": 0.7, "time_ratio": 1.2}
+    return pd.DataFrame(rows).T
+
+
+def test_decision_needs_the_target_at_every_budget():
+    everywhere = {b: _summary(a=0.02, b=0.011) for b in learners.BUDGETS}
+    assert "New default: a" in learners.decision_lines(everywhere, ["a", "b"])[0]
+    one_short = dict(everywhere, medium=_summary(a=0.005, b=0.011))
+    assert "New default: b" in learners.decision_lines(one_short, ["a", "b"])[0]
+    none = {b: _summary(a=0.005, b=0.0) for b in learners.BUDGETS}
+    lines = learners.decision_lines(none, ["a", "b"])
+    assert "no new default" in lines[0] and sum("| a |" in line for line in lines) == 3
+
+
+def test_a_marked_section_is_replaced_and_kept(tmp_path):
+    import _report_sections as sections
+
+    path = tmp_path / "r.md"
+    path.write_text("# head\n\ntext\n", encoding="utf-8")
+    sections.replace_section(path, "learners", "first")
+    sections.replace_section(path, "learners", "second")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# head\n\ntext\n") and "second" in text and "first" not in text
+    assert sections.sections(text) == [sections.marked("learners", "second")]
