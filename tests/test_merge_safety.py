@@ -561,3 +561,34 @@ def test_select_to_standard_output_prints_nothing_when_the_sheet_fails(tmp_path,
     code, out, err = dami(capsys, "select", tmp_path / "t.json", "--label", "label", "--budget", "3", "--sheet",
                           tmp_path / "s.csv", "--no-status")
     assert code == 0 and len(out.strip().splitlines()) == 4, (out, err)
+
+
+# ---------------------------------------------------------------------- a table rewritten from values is read back
+@pytest.mark.parametrize("out", ["x.json", "x.parquet", "x.tsv", "x.jsonl", "x.csv.gz"])
+def test_rewritten_output_reads_back_with_the_labels(tmp_path, capsys, out):
+    frame = table()
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    sheet(frame, [3, 5], ["a", "b"]).to_csv(tmp_path / "s.csv", index=False)
+    _merge_ok(capsys, tmp_path / "s.csv", tmp_path / "t.csv", "--out", tmp_path / out)
+    assert (tmp_path / out).exists()
+
+
+def test_rewritten_output_that_loses_a_label_is_refused(tmp_path, capsys, monkeypatch):
+    """A rendering that drops one label (a writer bug) fails the read-back: one line, nothing written."""
+    frame = table()
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    before = (tmp_path / "t.csv").read_bytes()
+    sheet(frame, [3], ["a"]).to_csv(tmp_path / "s.csv", index=False)
+    real = table_writer.render
+
+    def lossy(data, *args, **kwargs):
+        data = data.copy()
+        data.loc[data.index[3], "label"] = None
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(table_writer, "render", lossy)
+    code, _, err = dami(capsys, "merge", tmp_path / "s.csv", "--into", tmp_path / "t.csv", "--label", "label",
+                        "--out", tmp_path / "x.json")
+    assert_one_error_line(code, err, "did not read back", "x.json")
+    assert not (tmp_path / "x.json").exists() and (tmp_path / "t.csv").read_bytes() == before
+    assert not list(tmp_path.glob(".x.json*"))

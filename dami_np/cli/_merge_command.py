@@ -279,6 +279,7 @@ def _label_writer(into: str, table: Any, new_frame: Any, result: Any, cleared: S
     """Edit the label cells of the table's own bytes when the output is of its format (verified by
     reading the result back), else render the frame; the output's name decides its compression."""
     from ._console import warn
+    from ._errors import CliError
     from ._table_edit import compression_by_name, compression_of, content_kind, edited_table
     from ._table_writer import format_by_name, render
 
@@ -311,8 +312,33 @@ def _label_writer(into: str, table: Any, new_frame: Any, result: Any, cleared: S
                  "(number formatting may differ)")
         data = render(new_frame, fmt, guard_formulas=False, lines=_kind_of(fmt, out_name) == "jsonl")
         tmp.write_bytes(_compress(data, compression))
+        if not _labels_read_back(tmp, new_frame, label=label, id_column=id_column, na_values=na_values):
+            raise CliError(f"{out_name}: the rewritten table did not read back with the same rows and labels; "
+                           "nothing was written (please report this)")
 
     return write
+
+
+def _labels_read_back(tmp: Path, expected: Any, *, label: str, id_column: str | None,
+                      na_values: Sequence[str]) -> bool:
+    """Whether a table rendered from values reads back with ``expected``'s rows, labels and ids
+    (the other cells may be formatted differently, as the warning says; the labels may not)."""
+    from .._merge import label_text
+    from ._console import discard, hold
+    from ._table_reader import read_table
+
+    columns = [c for c in (label, id_column) if c]
+    hold()
+    try:
+        again = read_table(str(tmp), text_columns=tuple(columns), na_values=na_values).frame
+    except Exception:  # noqa: BLE001 - unreadable is "did not read back"
+        return False
+    finally:
+        discard()
+    if len(again) != len(expected) or any(c not in again.columns for c in columns):
+        return False
+    return all([label_text(v, na_values) for v in again[c].tolist()] ==
+               [label_text(v, na_values) for v in expected[c].tolist()] for c in columns)
 
 
 def _content_format(into: str) -> str | None:
