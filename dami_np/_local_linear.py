@@ -172,7 +172,7 @@ def activation_patterns(
     out = np.zeros((n, (total + 7) // 8), dtype=np.uint8)
     if total == 0:
         return out
-    rows = chunk_rows(X.dtype.itemsize * 3 * total + total, budget_bytes)
+    rows = pattern_block_rows(coefs, X.dtype.itemsize, budget_bytes)
     for start, stop, pre in hidden_chunks(X, coefs, intercepts, rows):
         bits = np.concatenate([Z > 0 for Z in pre], axis=1)
         out[start:stop] = np.packbits(bits, axis=1)
@@ -211,6 +211,12 @@ def hidden_activations(X: np.ndarray, coefs: list[np.ndarray], intercepts: list[
         return A
 
     return by_row_blocks(block, X, activation_block_rows(coefs, layer, np.dtype(X.dtype).itemsize))
+
+
+def pattern_block_rows(coefs: list[np.ndarray], itemsize: int, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> int:
+    """Rows per block of ``activation_patterns`` (a Dask round computes its patterns on this grid too)."""
+    total = sum(int(W.shape[1]) for W in coefs[:-1])
+    return chunk_rows(int(itemsize) * 3 * total + total, budget_bytes)
 
 
 def activation_block_rows(coefs: list[np.ndarray], layer: int, itemsize: int) -> int:

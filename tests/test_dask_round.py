@@ -281,3 +281,33 @@ def test_killed_worker_same_picks_or_clear_error(frames, cluster, monkeypatch: p
         print("killed worker: recomputed, same picks")
     assert calls["killed"] is not None
     client.wait_for_workers(2, timeout=60)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_merged_representatives_are_the_local_rule(seed: int) -> None:
+    """The Dask round's representatives (from each chunk's distinct patterns and the labeled rows'
+    patterns, merged on the driver) are ``group_representatives`` over all rows: uneven and empty
+    chunks, patterns shared across chunks, a pattern whose first row is unlabeled and whose labeled
+    rows lie in this chunk and later ones, a group all of whose rows are labeled."""
+    from dami_np.strategies import group_ids, group_representatives
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    patterns = rng.integers(0, 4, size=(n, 2)).astype(np.uint8)
+    patterns[rng.random(n) < 0.3] = [9, 9]  # one frequent group across every chunk
+    patterns[1500:1503] = [7, 7]  # a group of labeled rows only
+    labeled = np.zeros(n, dtype=bool)
+    labeled[rng.choice(n, 40, replace=False)] = True
+    labeled[1500:1503] = True
+    nines = np.flatnonzero((patterns == 9).all(axis=1))
+    in_second = nines[(nines >= 1) & (nines < 700)]
+    labeled[nines[nines < 700]] = False
+    labeled[in_second[3]] = True  # the group's lowest labeled row: not the first of its chunk ...
+    labeled[nines[nines >= 700][0]] = True  # ... while a later chunk's first row of it is labeled
+    cuts = [0, 1, 700, 700, 1800, 2999, 3000]
+    found = [_round._first_of_each_pattern(patterns[a:b], a) for a, b in zip(cuts[:-1], cuts[1:])]
+    rows = np.flatnonzero(labeled)
+    got, got_n = _round.merged_representatives(found, rows, patterns[rows])
+    want, want_n = group_representatives(group_ids(patterns), labeled)
+    assert got_n == want_n
+    np.testing.assert_array_equal(got, want)

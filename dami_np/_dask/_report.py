@@ -19,7 +19,7 @@ __all__ = ["report"]
 
 def report(table: Table, context: Any, selection: Selection, name: str) -> pd.DataFrame:
     from .._round_report import rows_report
-    from ._round import _gather_rows, RoundInfo
+    from ._gather import gather_rows
 
     positions = np.asarray(selection.positions, dtype=np.int64)
     model = context.model if context.has_model else None
@@ -27,7 +27,7 @@ def report(table: Table, context: Any, selection: Selection, name: str) -> pd.Da
     if model is not None:  # the picked rows' features, gathered once (the labeled rows are on the driver)
         order = np.argsort(positions, kind="stable")
         ranges_p = [(int(a), int(b)) for a, b in zip(table.starts[:-1], table.starts[1:])]
-        rows_sorted = _gather_rows(table, ranges_p, table.parts, positions[order], RoundInfo())
+        rows_sorted = gather_rows(table.client, ranges_p, table.parts, positions[order])
         picked_X = np.empty_like(rows_sorted)
         picked_X[order] = rows_sorted
         picked_X = np.ascontiguousarray(picked_X)

@@ -4,17 +4,23 @@ The driver validates the arguments like ``dami_np.select``, loads the table (``_
 the model on the gathered labeled rows exactly as ``make_context`` does (same seed, same rows
 in the same order), broadcasts it, and runs the strategy:
 
-* ``random``: ``rng.choice(n_candidates, budget, replace=False)`` on the driver, mapped to the
-  candidate rows: the indices ``rng.choice(candidates, ...)`` takes on one machine.
+* ``random``: the strategy itself on the driver over the candidates' ordinals, mapped to their
+  rows (``rng.choice`` takes the same indices of an ``arange`` as of the candidate rows).
 * ``margin``, ``entropy``, ``least_confidence``: class probabilities on the workers, computed on
   the local path's own chunks of candidate rows (``MLPClassifier`` evaluates its input in fixed
-  row chunks; a block holds exactly one of them), each block's ``budget`` lowest scores (ties to
-  the lowest row) merged on the driver.
+  row chunks; a block holds exactly one of them); each block sends its ``budget`` lowest keys'
+  rows and probabilities (``lowest_first``: ties to the lowest row), and the strategy itself
+  runs on the driver over that pool (it holds the global ``budget`` lowest, in row order).
 * ``kcenter_input`` (and the cold start with some labeled rows), ``coreset``, ``dami``: the
   points stay on the workers; exact greedy K-Center over their blocks (``_remote_blocks``).
-* ``dami_margin``: the lowest-margin candidates as above, then DAMI's K-Center over them and the
-  labeled rows on the driver (a few thousand rows), with the activation patterns computed on the
-  workers on the local path's row chunks.
+* ``dami_margin``: the lowest-margin candidates as above (``filter_size`` of them), then DAMI's
+  K-Center over them and the labeled rows on the driver (a few thousand rows), with the
+  activation patterns computed on the workers on the local path's row chunks.
+
+The rules are the strategies' own (public names of ``dami_np.strategies``): the pick order
+(``lowest_first``), the scores and their names (the registered strategy), the pattern groups
+(``group_ids``) and which row stands for a group (``group_representatives``); this module
+only decides where rows live and what travels.
 
 Bits: the K-Center distances are the kernels' exact formula (no BLAS); probabilities and the
 activation patterns are computed on the same row chunks as on one machine.  The DAMI points
@@ -32,13 +38,14 @@ the other DAMI variants' options ``rows="predicted"``, ``candidates=``, models o
 from __future__ import annotations
 
 import copy
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..strategies import Selection
-from ._gather import DaskRoundError, gather_round
+from ..strategies import QueryContext, Selection
+from ._gather import DaskRoundError, gather_round, gather_rows, take_rows
 from ._remote_blocks import Block, KCenterStats, distributed_kcenter
 from ._partitions import Table, load_table
 
@@ -46,7 +53,7 @@ __all__ = ["SUPPORTED", "RoundInfo", "run_round", "get_client", "DaskRoundError"
 
 SUPPORTED = ("random", "margin", "entropy", "least_confidence", "kcenter_input", "coreset", "dami", "dami_margin")
 DEFAULT_BLOCK_ROWS = 1 << 16
-_UNCERTAINTY = {"margin": "margin", "entropy": "entropy", "least_confidence": "confidence"}
+_UNCERTAINTY = ("margin", "entropy", "least_confidence")  # the strategies a pool of lowest keys decides
 
 
 @dataclass
@@ -85,7 +92,7 @@ def run_round(
 
     from .._fit_table import fit_model, is_fitted
     from .._round import check_round_arguments, resolve_strategy as _resolve
-    from ..strategies import QueryContext, needs_model
+    from ..strategies import needs_model
 
     global LAST_ROUND
     info = RoundInfo()
@@ -141,22 +148,21 @@ def run_round(
     context.strategy_name = name
     clock = time.perf_counter()
     if name == "random":
-        selection = Selection(table.unlabeled_row(rng.choice(table.n_unlabeled, size=budget, replace=False)))
+        selection = _over_pool(func, _pool_context(context, table.n_unlabeled), budget, rng, options, table.unlabeled_row)
     elif name in ("kcenter_input", "cold_start"):
         selection = _kcenter_input(table, budget, info)
     else:
         shared = _broadcast(client, context.model)
         info.seconds["fit"] = time.perf_counter() - clock
         if name in _UNCERTAINTY:
-            rows, keys = _lowest(table, context.model, shared, name, budget, info)
-            scores = -keys if name == "entropy" else keys
-            selection = Selection(rows, scores=scores, score_name=_UNCERTAINTY[name])
+            rows, proba = _lowest(table, context.model, shared, name, budget, info)
+            selection = _over_pool(func, _pool_context(context, rows.size, proba), budget, rng, options, rows.__getitem__)
         elif name == "coreset":
             selection = _coreset(table, context.model, shared, budget, int(block_rows), info)
         elif name == "dami":
             selection = _dami(table, context.model, shared, budget, int(block_rows), options, info)
         else:
-            selection = _dami_margin(table, context.model, shared, budget, options, info)
+            selection = _dami_margin(table, context, shared, budget, options, info)
     info.seconds["strategy"] = time.perf_counter() - clock
     info.round_trips += info.kcenter.round_trips
     LAST_ROUND = info
@@ -173,6 +179,30 @@ def _check_our_model(model: Any) -> None:
         )
 
 
+def _pool_context(context: QueryContext, n: int, proba: np.ndarray | None = None) -> QueryContext:
+    """The strategies' view of a pool of ``n`` candidates that stand for rows of the table in row
+    order (so the strategies' tie rules hold), with their class probabilities when given (what
+    ``unlabeled_proba`` caches); no features: only rules that need none run on it."""
+    pool = QueryContext(
+        np.empty((n, 0)), np.broadcast_to(False, (n,)), np.broadcast_to(np.int64(-1), (n,)), context.classes,
+        model=context.model if context.has_model else None, candidates=np.arange(n, dtype=np.int64),
+        fitted_on_codes=context.fitted_on_codes, strategy_name=context.strategy_name,
+    )
+    if proba is not None:
+        pool.cache["unlabeled_proba"] = proba
+    return pool
+
+
+def _over_pool(func: Any, pool: QueryContext, budget: int, rng: np.random.Generator, options: dict[str, Any],
+               to_rows: Any) -> Selection:
+    """The registered strategy itself over ``pool``, its picks mapped to table rows by ``to_rows``."""
+    from ..strategies import as_selection
+
+    chosen = as_selection(func(pool, budget, rng, **options))
+    rows = np.asarray(to_rows(np.asarray(chosen.positions, dtype=np.int64)), dtype=np.int64)
+    return Selection(rows, chosen.distances, chosen.space, chosen.scores, chosen.score_name)
+
+
 def _broadcast(client: Any, obj: Any) -> Any:
     [future] = client.scatter([obj], broadcast=True, hash=False)  # a fresh key: a released twin must not take it
     return future
@@ -187,37 +217,35 @@ def _candidate_chunks(table: Table, rows: int) -> list[tuple[int, int]]:
     return [(int(a), int(b) + 1) for a, b in zip(table.unlabeled_row(firsts), table.unlabeled_row(lasts))]
 
 
-def _scores(x: np.ndarray, labeled_local: np.ndarray, model: Any, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, local positions) of the unlabeled rows of one chunk; smaller key = picked first."""
-    from ..strategies import uncertainty_keys
+def _chunk_lowest(x: np.ndarray, labeled_local: np.ndarray, model: Any, name: str, count: int,
+                  start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Global rows and class probabilities of the ``count`` unlabeled rows of one chunk that
+    strategy ``name`` ranks first (its key, ``lowest_first``'s order)."""
+    from ..strategies import lowest_first, uncertainty_keys
 
-    keep = np.ones(x.shape[0], dtype=bool)
-    keep[labeled_local] = False
-    local = np.flatnonzero(keep)
-    proba = np.asarray(model.predict_proba(x[local]), dtype=np.float64)
-    return uncertainty_keys(proba, "margin" if kind == "dami_margin" else kind), local
-
-
-def _chunk_lowest(x: np.ndarray, labeled_local: np.ndarray, model: Any, kind: str, count: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-    key, local = _scores(x, labeled_local, model, kind)
-    order = np.argsort(key, kind="stable")[:count]
-    return key[order], start + local[order].astype(np.int64)
+    labeled = np.zeros(x.shape[0], dtype=bool)
+    labeled[labeled_local] = True
+    chunk = QueryContext(x, labeled, np.broadcast_to(np.int64(-1), labeled.shape), None)
+    proba = np.asarray(model.predict_proba(x[chunk.candidates]), dtype=np.float64)
+    local, _ = lowest_first(chunk, uncertainty_keys(proba, "margin" if name == "dami_margin" else name), count)
+    return start + local, proba[np.searchsorted(chunk.candidates, local)]
 
 
-def _lowest(table: Table, model: Any, shared: Any, kind: str, count: int, info: RoundInfo) -> tuple[np.ndarray, np.ndarray]:
-    """The ``count`` candidate rows of smallest key (ties to the lowest row), and their keys."""
+def _lowest(table: Table, model: Any, shared: Any, name: str, count: int, info: RoundInfo) -> tuple[np.ndarray, np.ndarray]:
+    """A pool that holds the ``count`` candidate rows strategy ``name`` ranks first: each
+    chunk's ``count`` first (rows ascending, their class probabilities)."""
     ranges = _candidate_chunks(table, model._forward_rows())  # the chunks MLPClassifier's logits use
     blocks = table.regrid(ranges)
     tops = [
-        table.client.submit(_chunk_lowest, x, table.labeled_mask(a, b), shared, kind, count, a, pure=False)
+        table.client.submit(_chunk_lowest, x, table.labeled_mask(a, b), shared, name, count, a, pure=False)
         for (a, b), x in zip(ranges, blocks)
     ]
     answers = gather_round(table.client, tops)
     info.round_trips += 1
-    keys = np.concatenate([k for k, _ in answers])
-    rows = np.concatenate([r for _, r in answers])
-    order = np.lexsort((rows, keys))[:count]
-    return rows[order], keys[order]
+    rows = np.concatenate([r for r, _ in answers])
+    proba = np.concatenate([p for _, p in answers], axis=0)
+    order = np.argsort(rows, kind="stable")
+    return rows[order], proba[order]
 
 
 # ---------------------------------------------------------------------- K-Center strategies
@@ -265,31 +293,10 @@ def _coreset(table: Table, model: Any, shared: Any, budget: int, block_rows: int
     return Selection(picks, radii, "last hidden layer activations")
 
 
-def _pick(points: np.ndarray, local: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(points[local])
-
-
 def _gather_rows(table: Table, ranges: list[tuple[int, int]], futures: list[Any], rows: np.ndarray, info: RoundInfo) -> np.ndarray:
-    """Rows ``rows`` (sorted global) of per-range results, gathered in that order (one round trip)."""
-    asks, which = [], []
-    for (a, b), f in zip(ranges, futures):
-        lo, hi = np.searchsorted(rows, [a, b])
-        if hi > lo:
-            asks.append(table.client.submit(_pick, f, rows[lo:hi] - a, pure=False))
-            which.append(rows[lo:hi])
-    if not asks:
-        return np.empty((0, 0))
-    parts = gather_round(table.client, asks)
-    info.round_trips += 1
-    return np.concatenate(parts, axis=0)
-
-
-def _pattern_rows(model: Any) -> int:
-    """Rows per chunk of ``activation_patterns`` (``_local_linear``): the local path's pattern grid."""
-    from .._local_linear import chunk_rows
-
-    total = sum(int(W.shape[1]) for W in model.coefs_[:-1])
-    return chunk_rows(np.dtype(model.coefs_[0].dtype).itemsize * 3 * total + total)
+    """``gather_rows``, counted as one round trip when a row is asked."""
+    info.round_trips += int(rows.size > 0)
+    return gather_rows(table.client, ranges, futures, rows)
 
 
 def _patterns(x: np.ndarray, model: Any) -> np.ndarray:
@@ -310,38 +317,47 @@ def _batch_points(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]], order
     return rep.points(np.arange(X.shape[0], dtype=np.int64), dtype=rep.dtype)
 
 
-def _unique_first(patterns: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct patterns of one chunk (as bytes) and the global row where each first appears."""
-    v = np.ascontiguousarray(patterns).view(np.dtype((np.void, patterns.shape[1]))).ravel()
-    uniq, first = np.unique(v, return_index=True)
-    return uniq, start + first.astype(np.int64)
+def _first_of_each_pattern(patterns: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct patterns of one chunk and the global row where each first appears (ascending)."""
+    from ..strategies import group_ids
+
+    _, first = np.unique(group_ids(patterns), return_index=True)  # ids by first appearance: rows ascending
+    return np.ascontiguousarray(patterns[first]), start + first.astype(np.int64)
 
 
 def _group_reps(table: Table, chunks: list[tuple[int, int]], pats: list[Any], info: RoundInfo) -> tuple[np.ndarray, int]:
-    """The group representatives of ``grouped_kcenter`` over all rows (groups = activation
-    patterns): candidate groups' first rows ascending, then each center group's lowest labeled
-    row, center groups in order of first appearance.  Returns (reps, number of candidate reps)."""
-    found = gather_round(table.client, [table.client.submit(_unique_first, p, a, pure=False)
+    """The rows that stand for the pattern groups in ``dami_select`` over all rows, and how many
+    stand for candidate groups (two round trips: each chunk's distinct patterns, the labeled rows' patterns)."""
+    found = gather_round(table.client, [table.client.submit(_first_of_each_pattern, p, a, pure=False)
                                         for (a, _), p in zip(chunks, pats)])
     info.round_trips += 1
-    width = max((u.dtype.itemsize for u, _ in found), default=1)
-    values = np.concatenate([u for u, _ in found]) if found else np.empty(0, dtype=np.dtype((np.void, width)))
-    rows = np.concatenate([r for _, r in found])
-    by_row = np.argsort(rows, kind="stable")
-    values, rows = values[by_row], rows[by_row]
-    distinct, first = np.unique(values, return_index=True)
-    first_rows = rows[first]
     labeled_pats = _gather_rows(table, chunks, pats, table.labeled_rows, info)
-    lv = np.ascontiguousarray(labeled_pats).view(np.dtype((np.void, labeled_pats.shape[1]))).ravel()
-    is_center_group = np.isin(distinct, lv)
-    cand_reps = np.sort(first_rows[~is_center_group])
-    center_values = distinct[is_center_group]
-    center_order = np.argsort(first_rows[is_center_group], kind="stable")  # group ids: first appearance
-    lowest = {}
-    for row, value in zip(table.labeled_rows, lv):  # labeled rows ascending: the first seen is the lowest
-        lowest.setdefault(value.tobytes(), int(row))
-    center_reps = np.array([lowest[center_values[i].tobytes()] for i in center_order], dtype=np.int64)
-    return np.concatenate([cand_reps, center_reps]).astype(np.int64), int(cand_reps.size)
+    return merged_representatives(found, table.labeled_rows, labeled_pats)
+
+
+def merged_representatives(found: list[tuple[np.ndarray, np.ndarray]], labeled_rows: np.ndarray,
+                           labeled_patterns: np.ndarray) -> tuple[np.ndarray, int]:
+    """``group_representatives`` (the local rule) of all rows, from each chunk's first row of
+    each of its patterns (``found``: (patterns, rows) per chunk) and the labeled rows (sorted)
+    with their patterns: (representative rows, number of candidate groups).
+
+    The rule runs over a short list that decides it exactly: the chunks' first rows in row order
+    (``group_ids`` numbers the patterns by first appearance, as over all rows), then the labeled
+    rows (the centers, ascending: a center group's lowest is its lowest labeled row).  The first
+    part is never a center there: only a candidate group's lowest row is taken from it, and
+    that is its first row."""
+    from ..strategies import group_ids, group_representatives
+
+    rows = np.concatenate([np.asarray(r, dtype=np.int64) for _, r in found] + [np.empty(0, dtype=np.int64)])
+    width = max([p.shape[1] for p, _ in found] + [labeled_patterns.shape[1]])
+    packed = np.concatenate([p.reshape(-1, width) for p, _ in found] + [labeled_patterns.reshape(-1, width)], axis=0)
+    by_row = np.argsort(rows, kind="stable")
+    packed = np.concatenate([packed[by_row], packed[rows.size:]], axis=0)
+    listed = np.concatenate([rows[by_row], np.asarray(labeled_rows, dtype=np.int64)])
+    is_center = np.zeros(listed.size, dtype=bool)
+    is_center[rows.size:] = True
+    reps, n_cand = group_representatives(group_ids(packed), is_center)
+    return listed[reps], n_cand
 
 
 def _representation(model: Any, table: Table, options: dict[str, Any], needs: str) -> Any:
@@ -354,7 +370,9 @@ def _representation(model: Any, table: Table, options: dict[str, Any], needs: st
 
 
 def _pattern_chunks(table: Table, model: Any, shared: Any) -> tuple[int, list[tuple[int, int]], list[Any], list[Any]]:
-    grid = _pattern_rows(model)
+    from .._local_linear import pattern_block_rows
+
+    grid = pattern_block_rows(model.coefs_, np.dtype(model.coefs_[0].dtype).itemsize)  # the local path's pattern grid
     chunks = _blocks(table.n, grid)
     xs = table.regrid(chunks)
     pats = [table.client.submit(_patterns, x, shared, pure=False) for x in xs]
@@ -394,7 +412,7 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
         blocks.append(Block(rows, points, np.flatnonzero(np.arange(q, q + rows.size) >= n_cand)))
     info.n_blocks = len(blocks)
     center_blocks = [i for i, b in enumerate(blocks) if b.centers.size]
-    parts = gather_round(table.client, [table.client.submit(_pick, blocks[i].points, blocks[i].centers, pure=False)
+    parts = gather_round(table.client, [table.client.submit(take_rows, blocks[i].points, blocks[i].centers, pure=False)
                                         for i in center_blocks])
     info.round_trips += 1
     centers = np.concatenate(parts, axis=0)
@@ -421,19 +439,22 @@ def _fill_in_row_order(table: Table, picks: np.ndarray, radii: np.ndarray, k: in
     return rows, out
 
 
-def _dami_margin(table: Table, model: Any, shared: Any, budget: int, options: dict[str, Any], info: RoundInfo) -> Selection:
-    """Filter by margin on the workers, then DAMI over labeled + filtered rows on the driver
-    (the lines of ``strategies._boundary._filter_then_dami`` and ``_dami.dami_select``)."""
-    from ..strategies import (DEFAULT_CANDIDATE_MULTIPLE, check_candidate_multiple, flag_option, memory_budget_bytes,
-                              representation_space)
-    from ..strategies import grouped_kcenter
+def _dami_margin(table: Table, context: QueryContext, shared: Any, budget: int, options: dict[str, Any],
+                 info: RoundInfo) -> Selection:
+    """Filter by margin on the workers (``filter_size`` rows, ``lowest_first``'s order), then
+    DAMI over labeled + filtered rows on the driver (the steps of the local ``dami_margin``, with
+    the patterns computed on the workers on the local path's grid)."""
+    from ..strategies import (DEFAULT_CANDIDATE_MULTIPLE, filter_size, flag_option, grouped_kcenter, lowest_first,
+                              margins, memory_budget_bytes, representation_space, unlabeled_proba)
 
-    multiple = check_candidate_multiple(options.get("candidate_multiple", DEFAULT_CANDIDATE_MULTIPLE))
+    model = context.model
     bias = flag_option(options.get("bias", True), "bias")
-    count = min(table.n_unlabeled, max(budget, int(np.ceil(multiple * budget))))
-    pool, keys = _lowest(table, model, shared, "margin", count, info)
-    order = np.argsort(pool)
-    pool, keys = pool[order], keys[order]
+    count = filter_size(table.n_unlabeled, budget, options.get("candidate_multiple", DEFAULT_CANDIDATE_MULTIPLE))
+    rows, proba = _lowest(table, model, shared, "dami_margin", count, info)
+    pool_view = _pool_context(context, rows.size, proba)
+    chosen, keys = lowest_first(pool_view, margins(unlabeled_proba(pool_view)), count)
+    order = np.argsort(chosen)
+    pool, keys = rows[chosen[order]], keys[order]
     considered = np.union1d(table.labeled_rows, pool)
     is_center = np.isin(considered, table.labeled_rows)
     grid, chunks, xs, pats = _pattern_chunks(table, model, shared)
@@ -442,8 +463,7 @@ def _dami_margin(table: Table, model: Any, shared: Any, budget: int, options: di
     rep = _representation(model, table, {"bias": bias}, "dami_margin")
     rep.X, rep.patterns = X_small, patterns
     groups = rep.groups(None)
-    picks, radii = grouped_kcenter(groups, is_center, budget, lambda pos: rep.points(pos, dtype=rep.dtype), rep.dim,
+    picks, radii = grouped_kcenter(groups, is_center, budget, partial(rep.points, dtype=rep.dtype), rep.dim,
                                    memory_budget=memory_budget_bytes(None), chunk_rows=rep.chunk_rows, dtype=rep.dtype)
-    rows = considered[picks]
-    return Selection(rows, radii, representation_space(bias, "all", False), keys[np.searchsorted(pool, rows)], "margin")
-
+    picked = considered[picks]
+    return Selection(picked, radii, representation_space(bias, "all", False), keys[np.searchsorted(pool, picked)], "margin")

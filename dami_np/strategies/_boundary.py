@@ -29,7 +29,7 @@ from ._dami import flag_option, dami_select
 from ._selection import Selection
 from ._uncertainty import lowest_first, margins, unlabeled_proba
 
-__all__ = ["boundary", "dami_margin", "dami_boundary", "boundary_distances"]
+__all__ = ["boundary", "dami_margin", "dami_boundary", "boundary_distances", "filter_size"]
 
 DEFAULT_CANDIDATE_MULTIPLE = 2  # 2 beat 5 and 10 for both hybrids (bench/results/label-efficiency.md)
 _CHUNK_ROWS = 4096
@@ -83,12 +83,18 @@ def check_candidate_multiple(candidate_multiple: float) -> float:
     return float(candidate_multiple)
 
 
+def filter_size(n_candidates: int, budget: int, candidate_multiple: float) -> int:
+    """How many candidates the hybrids' filter keeps: ``candidate_multiple * budget`` (at least
+    ``budget``, at most all); one rule for every path (one machine, Dask)."""
+    multiple = check_candidate_multiple(candidate_multiple)
+    return min(int(n_candidates), max(budget, int(np.ceil(multiple * budget))))
+
+
 def _filter_then_dami(
     context: QueryContext, key: np.ndarray, budget: int, candidate_multiple: float, bias: bool, score_name: str,
     needs: str,
 ) -> Selection:
-    multiple = check_candidate_multiple(candidate_multiple)
-    count = min(context.candidates.size, max(budget, int(np.ceil(multiple * budget))))
+    count = filter_size(context.candidates.size, budget, candidate_multiple)
     pool, _ = lowest_first(context, key, count)
     pool = np.sort(pool)
     chosen = dami_select(

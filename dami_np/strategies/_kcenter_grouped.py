@@ -23,6 +23,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._pattern_groups import group_representatives
+
 __all__ = ["kcenter", "kcenter_radii", "grouped_kcenter", "streamed_kcenter"]
 
 PointsFn = Callable[[np.ndarray], np.ndarray]
@@ -68,26 +70,11 @@ def grouped_kcenter(
     group = np.asarray(group, dtype=np.int64)
     is_center = np.asarray(is_center, dtype=bool)
     n_groups = int(group.max()) + 1 if group.size else 0
-    m = group.size
-    center_group = np.zeros(n_groups, dtype=bool)
-    center_group[group[is_center]] = True
     candidate_rows = np.flatnonzero(~is_center)
-    positions = np.arange(m, dtype=np.int64)
-
-    # one representative row per group: for candidate groups their lowest row (so the groups,
-    # taken in the order of those rows, break ties like the rows would), then center groups
-    cand_first = np.full(n_groups, m, dtype=np.int64)
-    np.minimum.at(cand_first, group[candidate_rows], candidate_rows)
-    cand_rep = np.flatnonzero((cand_first[group] == positions) & ~center_group[group])  # ascending
-    n_cand = cand_rep.size
-    center_groups = np.flatnonzero(center_group)
-    center_first = np.full(n_groups, m, dtype=np.int64)
-    center_rows = np.flatnonzero(is_center)
-    np.minimum.at(center_first, group[center_rows], center_rows)
-    reps = np.concatenate([cand_rep, center_first[center_groups]])
+    reps, n_cand = group_representatives(group, is_center)  # one row per group: the one rule (_pattern_groups)
     centers = np.zeros(reps.size, dtype=bool)
     centers[n_cand:] = True
-    cand_groups = group[cand_rep]
+    cand_groups = group[reps[:n_cand]]
     step = int(chunk_rows) if chunk_rows else _chunk_rows(dim)
     in_memory = reps.size * dim * np.dtype(dtype).itemsize <= memory_budget
 
@@ -96,7 +83,7 @@ def grouped_kcenter(
     k_groups = min(int(k), n_cand)
     matrix = points_of(reps) if (k_groups and in_memory) else None
     blocks = _Blocks(points_of, reps, step, matrix)
-    if k_groups and not center_groups.size:
+    if k_groups and reps.size == n_cand:  # no center group
         counts = np.bincount(group, minlength=n_groups)[cand_groups]
         first_pick, first_sq = _farthest_from_mean(blocks, counts, dim)
         picks.append(first_pick)
