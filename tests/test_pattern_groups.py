@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dami_np.strategies import group_ids, group_representatives, grouped_kcenter, kcenter
+from dami_np.strategies import fill_in_row_order, group_ids, group_representatives, grouped_kcenter, kcenter
 
 
 def test_candidate_groups_by_lowest_row_then_center_groups_by_id():
@@ -38,3 +38,13 @@ def test_grouped_kcenter_takes_these_representatives():
     group = group_ids(codes.astype(np.uint8)[:, None])
     got = grouped_kcenter(group, centers, 30, lambda rows: points[rows], 4, memory_budget=1 << 20)[0]
     np.testing.assert_array_equal(got, kcenter(points, centers, 30))
+
+
+def test_the_radius_zero_tail_takes_the_lowest_rows_neither_center_nor_picked():
+    is_center = np.array([True, False, False, True, False, False, False])
+    rows, radii = fill_in_row_order(np.array([5, 2]), [2.5, 1.0], 5, is_center)
+    np.testing.assert_array_equal(rows, [5, 2, 1, 4, 6])
+    np.testing.assert_array_equal(radii, [2.5, 1.0, 0.0, 0.0, 0.0])
+    rows, radii = fill_in_row_order(np.array([5, 2, 4]), np.array([3.0, 2.0, 1.0]), 2, is_center)
+    np.testing.assert_array_equal(rows, [5, 2])
+    np.testing.assert_array_equal(radii, [3.0, 2.0])

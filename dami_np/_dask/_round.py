@@ -384,7 +384,7 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
     """``dami_select`` with ``dedup=True``: K-Center over one representative row per activation
     pattern, whose points are computed on the local path's grid of ``rep.chunk_rows``
     consecutive representatives; then the lowest unpicked candidate rows once only distance 0 is left."""
-    from ..strategies import flag_option, representation_space
+    from ..strategies import fill_in_row_order, flag_option, representation_space
 
     if options.get("dedup", True) is not True:
         raise ValueError("option dedup=False of 'dami' is not supported on a dask DataFrame")
@@ -420,23 +420,11 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
     k_groups = min(budget, n_cand)
     picks, radii = distributed_kcenter(table.client, blocks, centers, k_groups, stop_at_zero=True, stats=info.kcenter)
     info.seconds["kcenter"] = time.perf_counter() - clock
-    picks, radii = _fill_in_row_order(table, picks, radii, budget)
-    space = representation_space(flag_option(options.get("bias", True), "bias"), "all", flag_option(options.get("normalize", False), "normalize"))
-    return Selection(picks, radii, space)
-
-
-def _fill_in_row_order(table: Table, picks: np.ndarray, radii: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Complete the picks with the lowest unpicked candidate rows (radius 0): the kernels' rule, as ``grouped_kcenter``."""
-    import dami_np.kernels as kernels
-
-    if picks.size >= k:
-        return picks[:k], radii[:k]
     centers = np.zeros(table.n, dtype=bool)
     centers[table.labeled_rows] = True
-    rows, out = np.empty(k, dtype=np.int64), np.zeros(k, dtype=np.float64)
-    rows[: picks.size], out[: picks.size] = picks, radii
-    kernels.fill_zero_distance(rows, out, picks.size, centers)
-    return rows, out
+    picks, radii = fill_in_row_order(picks, radii, budget, centers)  # grouped_kcenter's radius-0 tail
+    space = representation_space(flag_option(options.get("bias", True), "bias"), "all", flag_option(options.get("normalize", False), "normalize"))
+    return Selection(picks, radii, space)
 
 
 def _dami_margin(table: Table, context: QueryContext, shared: Any, budget: int, options: dict[str, Any],

@@ -35,8 +35,8 @@ strategies that need a model answer with K-Center on the preprocessed inputs (se
 Building blocks for new strategies: ``unlabeled_proba``/``margins``/``lowest_first``
 (uncertainty), ``dami_select`` (DAMI K-Center restricted to candidate rows),
 ``DamiRepresentation`` (exact, chunked, deduplicated local linear representations),
-``kcenter``/``grouped_kcenter``/``kcenter_over``, ``group_representatives`` (the row standing for a
-group of equal points), ``filter_size`` (the hybrids' filter), ``pick_time_distances``; ``kcenter_over_blocks``
+``kcenter``/``grouped_kcenter``/``kcenter_over``, ``group_representatives``/``fill_in_row_order`` (the row standing
+for a group of equal points; the radius-0 tail), ``filter_size`` (the hybrids' filter), ``pick_time_distances``; ``kcenter_over_blocks``
 (exact greedy K-Center over a ``BlockSource``: streamed batches, Dask partitions).
 """
 
@@ -55,7 +55,7 @@ from ._kcenter_blocks import BlockSource, block_bounds, block_top, kcenter_over_
 from ._kcenter_grouped import grouped_kcenter, kcenter, streamed_kcenter
 from ._kcenter_based import coreset, kcenter_input, kcenter_over
 from ._kmedoids import dami_kmedoids
-from ._pattern_groups import group_representatives
+from ._pattern_groups import fill_in_row_order, group_representatives
 from ._pick_distances import pick_time_distances
 from ._random import random
 from ._representations import DamiRepresentation, group_ids, last_layer_inputs
@@ -72,5 +72,5 @@ __all__ = [
     "unlabeled_proba", "margins", "lowest_first", "uncertainty_keys", "kcenter_over", "pick_time_distances",
     "kcenter_over_blocks", "BlockSource", "block_bounds", "block_top", "gradient_factors", "badge_select", "DEFAULT_MEMORY_BUDGET",
     "MEMORY_FRACTION", "default_memory_budget", "DEFAULT_CANDIDATE_MULTIPLE", "check_candidate_multiple", "flag_option",
-    "memory_budget_bytes", "representation_space", "last_layer_inputs", "group_representatives", "filter_size",
+    "memory_budget_bytes", "representation_space", "last_layer_inputs", "group_representatives", "fill_in_row_order", "filter_size",
 ]

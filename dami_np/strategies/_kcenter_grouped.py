@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._pattern_groups import group_representatives
+from ._pattern_groups import fill_in_row_order, group_representatives
 
 __all__ = ["kcenter", "kcenter_radii", "grouped_kcenter", "streamed_kcenter"]
 
@@ -102,18 +102,9 @@ def grouped_kcenter(
         stop = zero[0] if zero.size else found.size
         picks.extend(found[:stop].tolist())
         radii_found.extend(radii[:stop].tolist())
-    import dami_np.kernels as kernels
-
-    rows = reps[np.asarray(picks, dtype=np.int64)]
-    k_out = min(int(k), candidate_rows.size)
-    t = min(rows.size, k_out)
-    filled = np.empty(k_out, dtype=np.int64)
-    radii_out = np.zeros(k_out, dtype=np.float64)
-    filled[:t] = rows[:t]
-    radii_out[:t] = radii_found[:t]
-    if t < k_out:  # only rows at distance 0 are left: the lowest available rows (the kernels' rule)
-        kernels.fill_zero_distance(filled, radii_out, t, is_center)
-    return filled, radii_out
+    # only rows at distance 0 left: the lowest available rows (the kernels' rule)
+    return fill_in_row_order(reps[np.asarray(picks, dtype=np.int64)], radii_found, min(int(k), candidate_rows.size),
+                             is_center)
 
 
 class _Blocks:

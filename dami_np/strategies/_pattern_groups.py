@@ -4,14 +4,15 @@ Grouped K-Center runs over one representative per group and gives exactly the pi
 run over all rows; the representatives and their order decide the tie-breaking and the fixed
 grid of batches the points are computed on, so every path (in memory, streamed, Dask) must
 take the same ones.  This module is that one rule; the Dask round applies it to the per-chunk
-distinct patterns merged on the driver.
+distinct patterns merged on the driver.  Once only distance 0 is left, the plain run would take
+the remaining rows in index order: :func:`fill_in_row_order`, on every path too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["group_representatives"]
+__all__ = ["group_representatives", "fill_in_row_order"]
 
 
 def group_representatives(group: np.ndarray, is_center: np.ndarray) -> tuple[np.ndarray, int]:
@@ -39,3 +40,20 @@ def group_representatives(group: np.ndarray, is_center: np.ndarray) -> tuple[np.
     np.minimum.at(center_first, group[center_rows], center_rows)
     reps = np.concatenate([cand_rep, center_first[np.flatnonzero(center_group)]])
     return reps.astype(np.int64, copy=False), int(cand_rep.size)
+
+
+def fill_in_row_order(rows: np.ndarray, radii: object, k: int, is_center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` picks and radii: the first ``k`` of ``rows``/``radii`` (the picks at a positive
+    distance), completed with the lowest rows neither a center (``is_center``, over all rows)
+    nor picked, at radius 0 (``kernels.fill_zero_distance``: the kernels' rule)."""
+    import dami_np.kernels as kernels
+
+    rows = np.asarray(rows, dtype=np.int64)
+    t = min(rows.size, int(k))
+    filled = np.empty(int(k), dtype=np.int64)
+    out = np.zeros(int(k), dtype=np.float64)
+    filled[:t] = rows[:t]
+    out[:t] = np.asarray(radii, dtype=np.float64)[:t]
+    if t < k:
+        kernels.fill_zero_distance(filled, out, t, is_center)
+    return filled, out
