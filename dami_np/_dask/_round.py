@@ -90,7 +90,7 @@ def run_round(
     """Validate like ``dami_np.select``, then run the round on the cluster: (table, context, selection, name)."""
     import time
 
-    from .._fit_table import fit_model, is_fitted
+    from .._fit_table import PreparedTable, is_fitted, with_model
     from .._round import check_round_arguments, resolve_strategy as _resolve
     from ..strategies import needs_model
 
@@ -135,17 +135,14 @@ def run_round(
         )
     if budget > table.n_unlabeled:
         raise ValueError(f"budget ({budget}) exceeds the number of unlabeled rows ({table.n_unlabeled})")
-    if not fitted and np.unique(table.codes).size >= 2:  # the round's model, by the library's one recipe
-        model = fit_model(table.labeled_X, table.codes, model=model, random_state=random_state)
-    context = QueryContext(
-        table.labeled_X, np.ones(table.labeled_rows.size, dtype=bool), table.codes, table.classes,
-        model=model if is_fitted(model) else None, fitted_on_codes=not fitted, preprocessor=table.preprocessor,
-        feature_names=table.feature_names,
-    )
+    labeled = PreparedTable(table.labeled_X, np.ones(table.labeled_rows.size, dtype=bool), table.codes, table.classes,
+                            preprocessor=table.preprocessor, feature_names=table.feature_names,
+                            model=model if fitted else None, model_on_codes=not fitted)
+    labeled = with_model(labeled, model=model, random_state=random_state)  # the round's model: the one recipe
     rng = np.random.default_rng(random_state)
-    if needs_model(func) and not context.has_model:
+    if needs_model(func) and labeled.model is None:
         name, options = "cold_start", {}
-    context.strategy_name = name
+    context = QueryContext.of(labeled, strategy_name=name)
     clock = time.perf_counter()
     if name == "random":
         selection = _over_pool(func, _pool_context(context, table.n_unlabeled), budget, rng, options, table.unlabeled_row)
