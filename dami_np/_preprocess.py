@@ -6,7 +6,9 @@ Rules (decided per column at ``fit``, in input column order):
   one output column per level, levels sorted as strings; missing values get their own level
   ``"<missing>"`` (only if some were missing at fit); a level unseen at fit encodes as all zeros.
 - numeric columns are *numeric*: missing values are replaced by the fit median, then the
-  column is standardized (mean 0, std 1; a constant column is only centered). A column with
+  column is standardized (mean 0, std 1; a constant column is only centered). The median,
+  mean and std are exact and order-free, defined bit for bit in ``_column_stats`` (exactly
+  rounded sums, the median by selection): any row order or split into pieces gives them. A column with
   missing values at fit also gets an indicator column ``"<name>=<missing>"``. Standardizing
   first divides by the power of two at or below ``max |x|`` (exact, so ordinary columns give
   the same bits as a plain ``(x - mean) / std``), so columns near +-1e308 or made of
@@ -36,6 +38,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ._column_stats import NumericStats, numeric_stats
 
 __all__ = ["TabularPreprocessor", "UnusableColumnsError", "ColumnIssue", "ColumnWarning"]
 
@@ -112,6 +116,10 @@ class TabularPreprocessor:
                 issues.append(problem.issue)
         if issues:
             raise UnusableColumnsError(issues)
+        return self._set_specs(columns, specs)
+
+    def _set_specs(self, columns: list[str], specs: list[dict[str, Any]]) -> TabularPreprocessor:
+        """Become the preprocessor fitted with ``specs`` (one per column of ``columns``)."""
         self.columns_ = columns
         self._specs = specs
         self.column_kinds_ = {spec["name"]: spec["kind"] for spec in specs}
@@ -161,29 +169,13 @@ class TabularPreprocessor:
     def _fit_column(self, name: str, column: pd.Series) -> dict[str, Any]:
         missing = _missing_mask(column)
         if missing.all():
-            raise _ColumnProblem(name, "empty", f"column {name!r} is entirely empty (all values missing); drop it from X",
-                                 "entirely empty")
+            raise _empty_column(name)
         kind, date_format = _column_kind(name, column, missing)
         if kind == "excluded":
             return {"name": name, "kind": kind, "features": []}
         if kind in ("numeric", "datetime"):
-            values = _to_float(name, column, missing, kind, date_format)
-            has_missing = bool(missing.any())
-            present = values[~missing] if has_missing else values
-            shift = _power_of_two_scale(present)  # exact: x / shift has the same digits as x
-            ordered = np.divide(present, shift)  # a new array, sorted in place: one sort gives median and stats
-            ordered.sort()
-            median = _sorted_median(ordered) * shift
-            filled = _with_fill(ordered, median / shift, values.size - ordered.size)  # sorted: row order free
-            if filled[-1] - filled[0] > 0:
-                mean, scale = float(filled.mean()), float(filled.std())
-                if not (np.isfinite(scale) and scale > 0):
-                    scale = 1.0
-            else:  # a constant column is only centered, in its own units
-                shift, mean, scale = 1.0, median, 1.0
-            features = [name] + ([f"{name}={_MISSING_LEVEL}"] if has_missing else [])
-            return {"name": name, "kind": kind, "median": median, "shift": shift, "mean": mean, "scale": scale,
-                    "indicator": has_missing, "features": features, "date_format": date_format}
+            values = _to_float(name, column, missing, kind, date_format)  # NaN exactly where missing
+            return _numeric_spec(name, kind, date_format, numeric_stats(values), bool(missing.any()))
         levels = sorted(set(_as_text(column[~missing])))
         if len(levels) > self.max_categories:
             raise _ColumnProblem(
@@ -370,20 +362,29 @@ def _parse_dates(text: pd.Series, date_format: str) -> pd.Series:
                           utc=True)
 
 
-def _sorted_median(ordered: np.ndarray) -> float:
-    """``np.median`` of a sorted float array, the same bits (the middle value, or the mean of the two)."""
-    middle = ordered.size // 2
-    if ordered.size % 2:
-        return float(ordered[middle])
-    return float(np.mean(ordered[middle - 1 : middle + 1]))
+def _numeric_column_floats(name: str, column: pd.Series) -> np.ndarray:
+    """A numeric-dtype column's float64 values, NaN where missing (raises ``_ColumnProblem``, e.g. an
+    infinite value named by its row label): what ``fit`` reads of a numeric column, for Dask pieces."""
+    return _to_float(name, column, _missing_mask(column))
 
 
-def _with_fill(ordered: np.ndarray, fill: float, count: int) -> np.ndarray:
-    """The sorted array with ``count`` copies of ``fill`` inserted where they sort (missing values filled)."""
-    if count == 0:
-        return ordered
-    at = int(np.searchsorted(ordered, fill))
-    return np.concatenate([ordered[:at], np.full(count, fill), ordered[at:]])
+def _fitted_numeric(name: str, stats: NumericStats, has_missing: bool, max_categories: int) -> TabularPreprocessor:
+    """A preprocessor of the one numeric column ``name`` fitted elsewhere (Dask: from merged pieces)."""
+    spec = _numeric_spec(name, "numeric", None, stats, has_missing)
+    return TabularPreprocessor(max_categories=max_categories)._set_specs([name], [spec])
+
+
+def _empty_column(name: str) -> _ColumnProblem:
+    return _ColumnProblem(name, "empty", f"column {name!r} is entirely empty (all values missing); drop it from X",
+                          "entirely empty")
+
+
+def _numeric_spec(name: str, kind: str, date_format: str | None, stats: NumericStats,
+                  has_missing: bool) -> dict[str, Any]:
+    """A numeric or date column's fitted spec from its statistics (see ``_column_stats``)."""
+    features = [name] + ([f"{name}={_MISSING_LEVEL}"] if has_missing else [])
+    return {"name": name, "kind": kind, "median": stats.median, "shift": stats.shift, "mean": stats.mean,
+            "scale": stats.scale, "indicator": has_missing, "features": features, "date_format": date_format}
 
 
 def _standardize_into(out: np.ndarray, numeric: list[tuple[int, dict[str, Any], np.ndarray, np.ndarray | None]],
@@ -409,17 +410,6 @@ def _standardize_into(out: np.ndarray, numeric: list[tuple[int, dict[str, Any], 
                 out[start:stop, at + 1] = 0.0 if missing is None else missing[start:stop]
         finite = finite and bool(np.isfinite(out[start:stop]).all())
     return finite
-
-
-def _power_of_two_scale(values: np.ndarray) -> float:
-    """The power of two at or below ``max |values|``; 1 when that is 0 or not finite."""
-    if values.size == 0:
-        return 1.0
-    largest = float(np.max(np.abs(values)))
-    if not np.isfinite(largest) or largest == 0.0:
-        return 1.0
-    _, exponent = np.frexp(largest)
-    return float(np.ldexp(1.0, int(exponent) - 1))
 
 
 def _parse_numbers(values: pd.Series) -> np.ndarray:

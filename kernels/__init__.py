@@ -8,6 +8,9 @@ Public API:
   :data:`METHODS` = ``("auto", "numpy")`` (``"screened"`` is accepted as ``"auto"``).
 - :func:`fill_zero_distance` ``(picks, radii, t, centers_mask)``: the radius-0 rule (once only
   rows at distance 0 are left, the lowest available rows), for K-Center runs outside the kernels.
+- :func:`exact_sum_units` / :func:`exact_sum_and_keys` / :func:`scan_column`: exact, order-free
+  sums of float64 values (whole numbers of ``2**-UNIT_EXPONENT``), and the scans a median is
+  selected with (:func:`float_keys`: int64 keys in float order).
 - :func:`set_num_threads` / :func:`get_num_threads`; :data:`NUMBA_ENABLED`.
 - :func:`set_compile_notice`: one stderr line when kernels really compile.
 
@@ -27,6 +30,15 @@ selects the pure-NumPy path. Nothing here imports ``dami_np``.
 """
 
 from ._distances import nearest_sq_distances, pairwise_sq_distances
+from ._exact_sum import (
+    TOP_BUCKETS,
+    UNIT_EXPONENT,
+    exact_sum_and_keys,
+    exact_sum_units,
+    float_keys,
+    keys_to_floats,
+    scan_column,
+)
 from ._kcenter import METHODS, kcenter_greedy
 from ._kcenter_rules import fill_zero_distance
 from ._numba_policy import (
@@ -48,4 +60,11 @@ __all__ = [
     "set_compile_notice",
     "NUMBA_ENABLED",
     "NumbaCacheWarning",
+    "exact_sum_units",
+    "exact_sum_and_keys",
+    "scan_column",
+    "float_keys",
+    "keys_to_floats",
+    "UNIT_EXPONENT",
+    "TOP_BUCKETS",
 ]

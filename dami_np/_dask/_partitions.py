@@ -5,18 +5,20 @@ fresh ``RangeIndex``); every pick, tie rule and block below uses that global pos
 driver holds only small things (the labeled rows, the fitted preprocessing); the pool stays on
 the workers as one float64 matrix per partition.
 
-Preprocessing is ``TabularPreprocessor`` itself, fit one column at a time on a worker (a
-column's statistics only depend on that column, so fitting column by column gives the same
-specs as one fit on the whole table) and applied per partition on the workers (the transform
-is row by row, so a partition's rows get the same bits as in the full matrix):
+Preprocessing gives ``TabularPreprocessor``'s specs (a column's statistics only depend on that
+column, so fitting column by column gives the same specs as one fit on the whole table) and
+is applied per partition on the workers (the transform is row by row, so a partition's rows
+get the same bits as in the full matrix):
 
+* int and float columns: dask reductions (``_fit_numeric``).  The statistics are exact and
+  order-free (``_column_stats``), so merging the partitions' pieces gives the local numbers
+  bit for bit: one task per partition per round computes the pieces of every such column at
+  once (count/min/max and key counts, then exact sums and the keys left near the median,
+  then exact sums of squares); a few integers and counts per column travel, never a column;
 * bool and category columns: only their distinct values (and whether one is missing) travel,
   found per partition and merged (a distributed ``drop_duplicates``);
-* every other column travels whole to the one worker that fits it (8 bytes a row for
-  numbers; worker to worker, never to the driver), because the local preprocessor's mean and
-  std are NumPy's pairwise sums over the *sorted* column, which only the whole column
-  reproduces bit for bit (an exactly rounded sum would be order-free, but it would change
-  the local numbers, which ``tests/test_preprocess.py`` pins to NumPy's).  Only the fitted
+* text, date and other columns travel whole to the one worker that fits them with
+  ``TabularPreprocessor`` itself (their kind depends on every value).  Only the fitted
   specs come back.  See the README's cost model.
 
 ``regrid`` materializes any range of global rows as one contiguous block on a worker (slices of
@@ -138,7 +140,7 @@ def load_table(client: Any, X: Any, y: Any, *, preprocess: bool, max_categories:
 
     columns = [c for c in X.columns if c != label_name]
     if preprocess:
-        pre = _fit_columns(client, frames, columns, max_categories)
+        pre = _fit_columns(client, frames, columns, max_categories, list(X[columns].dtypes), starts)
         parts = client.map(_transform_part, frames, [pre] * len(frames), [columns] * len(frames), pure=False)
         names = [f for p in pre for f in p.feature_names_out_]
         summary = _Preprocessed(pre)
@@ -200,19 +202,47 @@ class _Preprocessed:
         self.source_columns_ = [s for p in fitted for s in p.source_columns_]
 
 
-def _fit_columns(client: Any, frames: list[Any], columns: list[Any], max_categories: int) -> list[Any]:
-    """One fitted single-column ``TabularPreprocessor`` per column (see the module docstring).
-
-    Each column is fitted on a worker, from that column's pieces of every partition (in
-    partition order: the same values in the same order as in the whole table); only the fitted
-    specs, the column problems and the warnings travel to the driver.  Columns are taken in
-    batches whose pieces total about ``_GATHER_BYTES`` (8 bytes a value), so the workers hold
-    at most one batch of column copies at a time."""
+def _fit_columns(client: Any, frames: list[Any], columns: list[Any], max_categories: int, dtypes: list[Any],
+                 starts: np.ndarray) -> list[Any]:
+    """One fitted single-column ``TabularPreprocessor`` per column (see the module docstring):
+    int and float columns by reductions (:func:`_fit_numeric`), the others each on a worker."""
     from .._preprocess import UnusableColumnsError
+
+    reducible = [_reducible(dtype) for dtype in dtypes]
+    results = dict(zip([i for i, r in enumerate(reducible) if r],
+                       _fit_numeric(client, frames, [c for c, r in zip(columns, reducible) if r], starts,
+                                    max_categories)))
+    rest = [i for i, r in enumerate(reducible) if not r]
+    results.update(zip(rest, _fit_whole_columns(client, frames, [columns[i] for i in rest], max_categories)))
+    fitted, issues = [], []
+    for i in range(len(columns)):
+        fit, problems = results[i]
+        if fit is not None:
+            fitted.append(fit)
+        issues.extend(problems)
+    if issues:
+        raise UnusableColumnsError(issues)
+    return fitted
+
+
+def _reducible(dtype: Any) -> bool:
+    """Int and float columns (not bool, complex or dates): fitted by reductions."""
+    return (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            and not pd.api.types.is_complex_dtype(dtype))
+
+
+def _fit_whole_columns(client: Any, frames: list[Any], columns: list[Any], max_categories: int) -> list[tuple]:
+    """(fitted preprocessor or None, column issues) per column, each fitted on a worker.
+
+    Each column is fitted from its pieces of every partition (in partition order: the same
+    values in the same order as in the whole table); only the fitted specs, the column problems
+    and the warnings travel to the driver.  Columns are taken in batches whose pieces total
+    about ``_GATHER_BYTES`` (8 bytes a value), so the workers hold at most one batch of column
+    copies at a time."""
     from ._gather import gather_round
 
-    fitted, issues = [], []
-    n = int(sum(client.gather(client.map(len, frames, pure=False))))
+    out = []
+    n = int(sum(client.gather(client.map(len, frames, pure=False)))) if columns else 0
     per_batch = max(1, _GATHER_BYTES // max(1, 8 * n))  # columns per round trip (8 bytes a value, at least)
     for at in range(0, len(columns), per_batch):
         batch = columns[at : at + per_batch]
@@ -223,12 +253,141 @@ def _fit_columns(client: Any, frames: list[Any], columns: list[Any], max_categor
         for fit, problems, caught in gather_round(client, fits):
             for message, category, column in caught:
                 _warn_again(message, category, column)
-            if fit is not None:
-                fitted.append(fit)
-            issues.extend(problems)
-    if issues:
-        raise UnusableColumnsError(issues)
-    return fitted
+            out.append((fit, problems))
+    return out
+
+
+def _fit_numeric(client: Any, frames: list[Any], columns: list[Any], starts: np.ndarray,
+                 max_categories: int) -> list[tuple]:
+    """(fitted preprocessor or None, column issues) per int/float column, by reductions.
+
+    Rounds (one task per partition each, every column at once): count/min/max and the keys'
+    top-16-bit counts; exact sums of ``x / shift`` and the keys of the bucket(s) holding the
+    middle rank(s) when few enough (else finer key counts, until few are left); exact sums of
+    squares about the mean.  The driver merges the pieces with ``_column_stats``' rules, the
+    ones the local fit uses on the whole column, so the specs are the same bits."""
+    from .. import _column_stats as cs
+    from .._preprocess import _empty_column, _fitted_numeric
+
+    if not columns:
+        return []
+    n = int(starts[-1])
+    names = [str(c) for c in columns]
+    scans = _numeric_round(client, frames, starts, columns, [[[("scan",)]] * len(columns)] * len(frames))
+    out: list[Any] = [None] * len(columns)
+    state = {}  # column position -> [extremes, shift, ranks, key range, per-part top counts]
+    for j, name in enumerate(names):
+        pieces = [part[j] for part in scans]
+        problem = next((p for p in pieces if not isinstance(p, list)), None)
+        if problem is not None:  # the first partition's first bad row, as the whole column names it
+            out[j] = (None, [problem])
+            continue
+        extremes = cs.Extremes(0, float("inf"), float("-inf"))
+        top = np.zeros(1 << 16, dtype=np.int64)
+        for (count, low, high, buckets, counts), in pieces:
+            extremes = extremes.merge(cs.Extremes(count, low, high))
+            top[buckets] += counts
+        if extremes.count == 0:
+            out[j] = (None, [_empty_column(name).issue])
+            continue
+        ranks = cs.middle_ranks(extremes.count)
+        key_range = cs.KeyRange.of_top(top, ranks)
+        first, last = (t + 32768 for t in key_range.top_range)  # the top buckets' numbers
+        inside = [int(c[(b >= first) & (b <= last)].sum()) for (_, _, _, b, c), in pieces]
+        state[j] = [extremes, cs.power_of_two_shift(extremes), ranks, key_range, inside]
+
+    # exact sums, and the keys near the median (or finer counts while too many are left)
+    jobs = []
+    for p in range(len(frames)):
+        row = [None] * len(columns)
+        for j, (extremes, shift, ranks, key_range, inside) in state.items():
+            if key_range.settled:
+                row[j] = [("sum", shift, *key_range.top_range, inside[p])]
+            else:
+                row[j] = [("sum", shift, 1, 0, 0), ("hist", key_range)]
+        jobs.append(row)
+    answers = _numeric_round(client, frames, starts, columns, jobs)
+    totals = {j: sum(part[j][0][0] for part in answers) for j in state}
+    gathered = {j: [part[j][0][1] for part in answers] for j in state if state[j][3].settled}
+    counted = {j: [part[j][1] for part in answers] for j in state if not state[j][3].settled}
+    while counted:
+        for j, hists in counted.items():
+            state[j][3] = state[j][3].narrow(cs.merged_histogram(hists, state[j][3]), state[j][2])
+        asks = {j: ("keys" if state[j][3].settled else "hist", state[j][3]) for j in counted
+                if state[j][3].lo != state[j][3].hi}  # one key left: it is the answer
+        answers = _numeric_round(client, frames, starts, columns,
+                                 [[[asks[j]] if j in asks else None for j in range(len(columns))]] * len(frames))
+        counted = {}
+        for j, (kind, _) in asks.items():
+            if kind == "keys":
+                gathered[j] = [part[j][0] for part in answers]
+            else:
+                counted[j] = [part[j][0] for part in answers]
+
+    means = {}
+    for j, (extremes, shift, ranks, key_range, _) in state.items():
+        keys = np.concatenate(gathered[j]) if key_range.lo != key_range.hi else np.empty(0, np.int64)
+        median = cs.median_of_middles(cs.select_middles(keys, key_range, ranks), shift)
+        mean = cs.column_mean(n, extremes, shift, median, totals[j])
+        if mean is None:
+            out[j] = (_fitted_numeric(names[j], cs.constant_stats(median), extremes.count < n, max_categories), [])
+        else:
+            means[j] = (median, mean)
+    if means:
+        answers = _numeric_round(client, frames, starts, columns, [[
+            [("squares", state[j][1], means[j][1])] if j in means else None for j in range(len(columns))]] * len(frames))
+        for j, (median, mean) in means.items():
+            extremes, shift = state[j][0], state[j][1]
+            squares = sum(part[j][0] for part in answers)
+            stats = cs.column_stats(n, extremes, shift, median, mean, squares)
+            out[j] = (_fitted_numeric(names[j], stats, extremes.count < n, max_categories), [])
+    return out
+
+
+def _numeric_round(client: Any, frames: list[Any], starts: np.ndarray, columns: list[Any],
+                   jobs: list[list[Any]]) -> list[list[Any]]:
+    """One round trip: ``jobs[p][j]`` (a list of operations, or None) on column ``j`` of partition ``p``."""
+    from ._gather import gather_round
+
+    futures = client.map(_numeric_part, frames, [int(s) for s in starts[:-1]], [columns] * len(frames), jobs,
+                         pure=False)
+    return gather_round(client, futures)
+
+
+def _numeric_part(frame: pd.DataFrame, start: int, columns: list[Any], jobs: list[Any]) -> list[Any]:
+    """On a worker: per column, the results of its operations, or the column's problem (a ``ColumnIssue``)."""
+    from .. import _column_stats as cs
+    from .._preprocess import _ColumnProblem, _numeric_column_floats
+    from ..kernels import exact_sum_and_keys, exact_sum_units
+
+    out: list[Any] = []
+    for column, ops in zip(columns, jobs):
+        if ops is None:
+            out.append(None)
+            continue
+        series = frame[column]
+        series = pd.Series(series.array, index=pd.RangeIndex(start, start + len(series)), copy=False)
+        try:
+            values = _numeric_column_floats(str(column), series)  # rows named by global position
+        except _ColumnProblem as problem:
+            out.append(problem.issue)
+            continue
+        results = []
+        for op in ops:
+            if op[0] == "scan":
+                extremes, top = cs.scan(values)
+                buckets = np.flatnonzero(top)
+                results.append((extremes.count, extremes.minimum, extremes.maximum, buckets, top[buckets]))
+            elif op[0] == "sum":
+                results.append(exact_sum_and_keys(values, *op[1:]))
+            elif op[0] == "hist":
+                results.append(cs.key_histogram(values, op[1]))
+            elif op[0] == "keys":
+                results.append(cs.keys_between(values, op[1]))
+            else:  # squares
+                results.append(exact_sum_units(values, op[1], op[2], square=True))
+        out.append(results)
+    return out
 
 
 def _warn_again(message: str, category: type[Warning], column: Any) -> None:
