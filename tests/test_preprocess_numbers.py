@@ -1,7 +1,13 @@
-"""The preprocessor's numbers, bit for bit: median from one sort, stats of the sorted filled column,
-the matrix written block by block, and the first bad value named as column by column."""
+"""The preprocessor's numbers, bit for bit: the median, exactly rounded sums for the mean and std,
+the matrix written block by block, and the first bad value named as column by column.
+
+The reference mean/std are ``fl(fsum / n)`` and ``sqrt(fl(fsum(squares) / n))`` (exact sums rounded
+once), not NumPy's pairwise sums of the sorted column: the exact rule does not depend on row order or
+on how rows are split, so the Dask path (reductions over partitions) gives the same bits as one machine."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -17,9 +23,10 @@ def _reference_column(values: np.ndarray) -> np.ndarray:
     _, exponent = np.frexp(np.max(np.abs(present)))
     shift = float(np.ldexp(1.0, int(exponent) - 1)) if np.max(np.abs(present)) > 0 else 1.0
     median = float(np.median(present / shift)) * shift
-    filled = np.sort(np.where(missing, median, values) / shift)
+    filled = np.where(missing, median, values) / shift
     if np.ptp(filled) > 0:
-        mean, scale = float(filled.mean()), float(filled.std())
+        mean = math.fsum(filled) / filled.size
+        scale = math.sqrt(math.fsum((filled - mean) ** 2) / filled.size)
     else:
         shift, mean, scale = 1.0, median, 1.0
     return (np.where(missing, median, values) / shift - mean) / scale
