@@ -177,7 +177,7 @@ def main() -> None:
     python = sys.executable
     lines = [f"## `python bench/end_to_end.py {' '.join(sys.argv[1:])}`", "",
              f"- date: {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine_summary()}",
-             f"- commit: {_commit()}", f"- load before: `{uptime()}`", ""]
+             f"- commit: {commit_name()}", f"- load before: `{uptime()}`", ""]
     header = ("| rows | format | layers | command | wall s | CPU s | peak RSS GiB | x script | "
               + " | ".join(STAGES) + " |")
     lines += [header, "|" + "---|" * (8 + len(STAGES))]
@@ -210,15 +210,20 @@ def main() -> None:
                             print(row, file=sys.stderr, flush=True)
                             lines.append(row)
     lines += ["", f"- load after: `{uptime()}`", ""]
+    write_result(lines, args.out)
+
+
+def write_result(lines: list[str], out: Path | None) -> None:
+    """The Markdown lines appended to ``out``, or written to standard output."""
     text = "\n".join(lines) + "\n"
-    if args.out:
-        with open(args.out, "a", encoding="utf-8") as handle:
+    if out:
+        with open(out, "a", encoding="utf-8") as handle:
             handle.write(text)
     else:
         sys.stdout.write(text)
 
 
-def _commit() -> str:
+def commit_name() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,

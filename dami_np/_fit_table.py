@@ -16,6 +16,7 @@ the strategies (it imports no strategy and no round).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,7 +27,30 @@ from ._labels import encode_labels
 from ._timings import stage
 from ._validation import model_seed
 
-__all__ = ["PreparedTable", "prepare_table", "with_model", "fit_table", "fit_model", "is_fitted"]
+__all__ = ["PreparedTable", "FrameHandoff", "prepare_table", "with_model", "fit_table", "fit_model", "is_fitted"]
+
+
+class FrameHandoff:
+    """A table given to a round for keeps: ``prepare_table`` takes it out (``take``) and drops it
+    once the matrix is built, so a caller that keeps no other reference (the CLI, which read it)
+    frees the table's numbers before the model and the strategy run (1M x 50: 0.4 GB less)."""
+
+    def __init__(self, frame: pd.DataFrame, on_release: Callable[[], None] | None = None) -> None:
+        self._frame: pd.DataFrame | None = frame
+        self._on_release = on_release
+
+    def released(self) -> None:
+        """Called once the frame is gone: e.g. Arrow's pool returns the freed columns to the system."""
+        if self._frame is None and self._on_release is not None:
+            self._on_release()
+
+    def take(self) -> pd.DataFrame:
+        """The frame; the handoff keeps no reference to it (a second take is an error)."""
+        frame, self._frame = self._frame, None
+        if frame is None:
+            raise RuntimeError("this table was already handed to a round")
+        return frame
+
 
 
 def is_fitted(model: Any) -> bool:
@@ -82,8 +106,11 @@ def prepare_table(
     ``preprocess`` (default: True unless a fitted model is given) fits ``TabularPreprocessor`` on
     all rows of ``X`` (or uses ``preprocessor``, already fit on ``X``); otherwise ``X`` must be
     numeric.  A scikit-learn Pipeline as ``model`` preprocesses with its own steps (an unfitted one
-    is copied and fit here on the labeled rows).  ``model`` is kept only when fitted.
+    is copied and fit here on the labeled rows).  ``model`` is kept only when fitted.  ``X`` may be
+    a ``FrameHandoff``: its frame is released when this returns.
     """
+    if isinstance(X, FrameHandoff):
+        X = X.take()
     n = _n_rows(X)
     labeled, codes, classes = encode_labels(y, n)
     if require_unlabeled and not (~labeled).any():

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._defaults import DEFAULT_STRATEGY
-from ._fit_table import PreparedTable, prepare_table, with_model
+from ._fit_table import FrameHandoff, PreparedTable, prepare_table, with_model
 from ._validation import random_state_value
 from .strategies import QueryContext, Selection, as_selection, available, cold_start, get, needs_model, option_names
 
@@ -116,6 +116,8 @@ def run_round(
         strategy, budget, model, random_state, options
     )
     table = prepare_table(X, y, model=model, preprocess=preprocess, candidates=candidates, preprocessor=preprocessor)
+    if isinstance(X, FrameHandoff):
+        X.released()
     if not classes_anyway:
         from ._validation import refuse_continuous_classes
 

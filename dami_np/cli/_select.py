@@ -23,10 +23,11 @@ from ._columns import (
     require_column,
     split_names,
 )
+from .._fit_table import FrameHandoff
 from .._timings import stage
 from ._console import note, release
 from ._errors import CliError
-from ._table_reader import blank_rows, parse_separator, read_table
+from ._table_reader import blank_rows, parse_separator, read_table, release_table_memory
 from ._table_writer import frame_item, prepare_output, write_frame
 
 
@@ -49,8 +50,11 @@ def run_select(args: argparse.Namespace) -> int:
         require_column(name, list(table.frame.columns), "--keep-na", table.source)
     if plan is not None:
         plan.check_table(table.frame, table.source)  # type: ignore[attr-defined]
+    frame: pd.DataFrame | FrameHandoff = table.frame
+    if plan is None:  # nothing after the round needs the table's numbers: the round frees them
+        frame, table.frame = FrameHandoff(table.frame), None  # type: ignore[assignment]
     report = pick_from_frame(
-        table.frame,
+        frame,
         label=args.label,
         budget=args.budget,
         strategy=args.strategy,
@@ -123,7 +127,7 @@ def check_seed(seed: int) -> None:
 
 
 def pick_from_frame(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | FrameHandoff,
     *,
     label: str,
     budget: int,
@@ -141,8 +145,12 @@ def pick_from_frame(
     """Validate a labeled/unlabeled table and return the pick report as a DataFrame.
 
     ``features``/``exclude`` are option values (comma-separated names, see ``_columns``);
-    ``rows`` the input row number of each frame row (default: its position).
+    ``rows`` the input row number of each frame row (default: its position).  A ``FrameHandoff``
+    (``frame`` given for keeps) lets the round free the table's numbers once its matrix is built.
     """
+    handed = isinstance(frame, FrameHandoff)
+    if handed:
+        frame = frame.take()
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
     rows = np.arange(len(frame), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -182,6 +190,10 @@ def pick_from_frame(
     y = y.set_axis(pd.Index(rows))
     features = check_features(X, source)  # the round's one preprocessor fit
     release()  # every check passed: print the held notes and warnings, then work
+    ids = frame[id_column].to_numpy() if id_column is not None else None
+    if handed and plan is None:  # the round holds the only reference to the features from here on
+        features = features._replace(frame=FrameHandoff(features.frame, release_table_memory))
+        del frame, X
     with stage("round"):
         table = (plan.select if plan is not None else _select)(features, y, budget, strategy, seed, source)  # type: ignore[attr-defined]
     positions = table["row"].to_numpy(dtype=np.int64)
@@ -190,7 +202,7 @@ def pick_from_frame(
         name = report_id_name(id_column)
         if name != id_column:
             note(f"the id column {id_column!r} is written as {name!r} ({id_column!r} is a report column)")
-        report[name] = frame[id_column].to_numpy()[positions]
+        report[name] = ids[positions]  # type: ignore[index]
     for column in REPORT_COLUMNS[1:]:
         if column in table.columns:
             report[column] = table[column].to_numpy()

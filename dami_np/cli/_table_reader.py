@@ -217,6 +217,63 @@ def _content_format(source: _Input) -> str:
     return "csv"
 
 
+def _lean_parquet_options() -> dict[str, Any]:
+    """Options of ``pd.read_parquet`` that keep its peak near the size of the numbers (1M x 50
+    float64: 0.65 GB instead of 1.15 GB, same frame): column chunks read one at a time in 1 MB
+    buffers instead of the whole row group at once (``pre_buffer``), and each Arrow column freed
+    as soon as pandas has it, one block per column (no consolidating copy).  ``to_pandas_kwargs``
+    needs pandas >= 3; older pandas reads as before."""
+    import inspect
+
+    if "to_pandas_kwargs" not in inspect.signature(pd.read_parquet).parameters:
+        return {}
+    return {"pre_buffer": False, "buffer_size": 1 << 20,
+            "to_pandas_kwargs": {"self_destruct": True, "split_blocks": True}}
+
+
+_LEAN_PARQUET = _lean_parquet_options()
+
+
+def release_table_memory() -> None:
+    """Return the memory of a freed table to the system (allocators keep freed blocks for reuse,
+    so the process would stay as large as the table): Arrow's pool, then glibc's ``malloc_trim``
+    (where there is one), which also frees the Parquet columns read through the system pool."""
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None (another C library, or no ctypes)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).malloc_trim
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def _system_memory_pool(pyarrow: Any) -> Iterator[None]:
+    """Arrow allocates with the C library's malloc here: the table's columns, once freed, go back to
+    the system with ``release_table_memory`` (Arrow's own pool keeps pages of its reader threads)."""
+    previous = pyarrow.default_memory_pool()
+    try:
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    except (AttributeError, pyarrow.ArrowException):  # pragma: no cover - a pyarrow without it
+        yield
+        return
+    try:
+        yield
+    finally:
+        pyarrow.set_memory_pool(previous)
+
+
 def _read_parquet(source: _Input) -> pd.DataFrame:
     try:
         import pyarrow
@@ -224,12 +281,13 @@ def _read_parquet(source: _Input) -> pd.DataFrame:
         raise CliError(f"{source.source}: is a Parquet file; reading Parquet needs pyarrow: "
                        "pip install 'dami-np[parquet]'") from None
     try:
-        frame = pd.read_parquet(source.pandas_source())
+        with _system_memory_pool(pyarrow):
+            frame = pd.read_parquet(source.pandas_source(), **_LEAN_PARQUET)
     except (OSError, ValueError) as error:
         _reraise_out_of_memory(error)
         raise CliError(f"{source.source}: cannot read Parquet: {first_line(error)}") from None
-    finally:  # Arrow's allocator keeps the decoded table's memory (as much as the numbers again) unless asked
-        pyarrow.default_memory_pool().release_unused()
+    finally:  # allocators keep the decoded table's memory (as much as the numbers again) unless asked
+        release_table_memory()
     frame = frame.reset_index(drop=True)
     _refuse_duplicates([str(c) for c in frame.columns], source.source)
     return frame
