@@ -311,3 +311,23 @@ def test_merged_representatives_are_the_local_rule(seed: int) -> None:
     want, want_n = group_representatives(group_ids(patterns), labeled)
     assert got_n == want_n
     np.testing.assert_array_equal(got, want)
+
+
+def test_dami_select_takes_the_patterns_a_dask_round_computed() -> None:
+    """The Dask ``dami_margin`` hands ``dami_select`` the patterns its workers computed on the whole
+    table's grid: given the same patterns the picks are those ``dami_select`` computes itself, and
+    the given patterns are really the ones used."""
+    from dami_np.strategies import dami_select, make_context
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 4))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "a", "b").astype(object)
+    y[40:] = None
+    context = make_context(X, y, random_state=0)
+    model, Xp, labeled = context.model, context.X, context.labeled
+    own = dami_select(model, Xp, labeled, 12)
+    given = dami_select(model, Xp, labeled, 12, patterns=model.activation_patterns(Xp))
+    np.testing.assert_array_equal(given.positions, own.positions)
+    np.testing.assert_array_equal(given.distances, own.distances)
+    one_region = dami_select(model, Xp, labeled, 12, patterns=np.zeros_like(model.activation_patterns(Xp)))
+    assert not np.array_equal(one_region.positions, own.positions)

@@ -38,7 +38,6 @@ the other DAMI variants' options ``rows="predicted"``, ``candidates=``, models o
 from __future__ import annotations
 
 import copy
-from functools import partial
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -426,29 +425,25 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
 
 def _dami_margin(table: Table, context: QueryContext, shared: Any, budget: int, options: dict[str, Any],
                  info: RoundInfo) -> Selection:
-    """Filter by margin on the workers (``filter_size`` rows, ``lowest_first``'s order), then
-    DAMI over labeled + filtered rows on the driver (the steps of the local ``dami_margin``, with
-    the patterns computed on the workers on the local path's grid)."""
-    from ..strategies import (DEFAULT_CANDIDATE_MULTIPLE, filter_size, flag_option, grouped_kcenter, lowest_first,
-                              margins, memory_budget_bytes, representation_space, unlabeled_proba)
+    """The local ``dami_margin``'s steps: the ``filter_size`` lowest-margin candidates (chunks
+    ranked on the workers, ``lowest_first`` over their pool), then ``dami_select`` on the driver
+    over them and the labeled rows, with their patterns computed on the workers on the whole
+    table's grid (as ``DamiRepresentation`` computes them over all rows on one machine)."""
+    from ..strategies import (DEFAULT_CANDIDATE_MULTIPLE, dami_select, filter_size, flag_option, lowest_first, margins,
+                              unlabeled_proba)
 
-    model = context.model
-    bias = flag_option(options.get("bias", True), "bias")
     count = filter_size(table.n_unlabeled, budget, options.get("candidate_multiple", DEFAULT_CANDIDATE_MULTIPLE))
-    rows, proba = _lowest(table, model, shared, "dami_margin", count, info)
+    rows, proba = _lowest(table, context.model, shared, "dami_margin", count, info)
     pool_view = _pool_context(context, rows.size, proba)
     chosen, keys = lowest_first(pool_view, margins(unlabeled_proba(pool_view)), count)
     order = np.argsort(chosen)
     pool, keys = rows[chosen[order]], keys[order]
     considered = np.union1d(table.labeled_rows, pool)
     is_center = np.isin(considered, table.labeled_rows)
-    grid, chunks, xs, pats = _pattern_chunks(table, model, shared)
+    grid, chunks, xs, pats = _pattern_chunks(table, context.model, shared)
     X_small = _gather_rows(table, chunks, xs, considered, info)
     patterns = _gather_rows(table, chunks, pats, considered, info)
-    rep = _representation(model, table, {"bias": bias}, "dami_margin")
-    rep.X, rep.patterns = X_small, patterns
-    groups = rep.groups(None)
-    picks, radii = grouped_kcenter(groups, is_center, budget, partial(rep.points, dtype=rep.dtype), rep.dim,
-                                   memory_budget=memory_budget_bytes(None), chunk_rows=rep.chunk_rows, dtype=rep.dtype)
-    picked = considered[picks]
-    return Selection(picked, radii, representation_space(bias, "all", False), keys[np.searchsorted(pool, picked)], "margin")
+    picked = dami_select(context.model, X_small, is_center, budget, candidates=np.flatnonzero(~is_center),
+                         bias=flag_option(options.get("bias", True), "bias"), needs="dami_margin", patterns=patterns)
+    rows_out = considered[picked.positions]
+    return Selection(rows_out, picked.distances, picked.space, keys[np.searchsorted(pool, rows_out)], "margin")

@@ -121,6 +121,7 @@ def dami_select(
     memory_budget: int | None = None,
     timings: dict[str, float] | None = None,
     needs: str = "dami",
+    patterns: np.ndarray | None = None,
 ) -> Selection:
     """``budget`` DAMI picks among ``candidates`` (default: all unlabeled rows), with their radii.
 
@@ -130,7 +131,7 @@ def dami_select(
     above it K-Center streams (same picks, a few passes over the pool).  The result's
     ``distances`` are the kernel's radii (distance to the nearest center when picked) in the
     representation space.  ``timings``, if given, receives seconds per stage ("representations",
-    "kcenter").
+    "kcenter").  ``patterns``: the activation patterns of ``X``'s rows, when computed already.
     """
     labeled = np.asarray(labeled, dtype=bool)
     memory_budget = memory_budget_bytes(memory_budget)
@@ -148,7 +149,8 @@ def dami_select(
     space = representation_space(bias, rows, normalize)
 
     with clock("representations"):
-        rep = DamiRepresentation(model, X, bias=bias, rows=rows, normalize=normalize, method=method, needs=needs)
+        rep = DamiRepresentation(model, X, bias=bias, rows=rows, normalize=normalize, method=method, needs=needs,
+                                 patterns=patterns)
         X_rows = None if considered.size == X.shape[0] else considered
         groups = rep.groups(X_rows) if dedup else None
 

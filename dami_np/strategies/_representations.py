@@ -88,7 +88,9 @@ class DamiRepresentation:
     ``dtype`` says otherwise; ``dtype`` (attribute) is the precision it is computed in;
     ``groups(rows)`` ids that are equal for rows with equal representation.  ``alone``: every row
     computed in a batch of its own (patterns and points), so a row's point is a function of the
-    row alone, whatever other rows ``X`` holds (the report's distances).  ``method``:
+    row alone, whatever other rows ``X`` holds (the report's distances).  ``patterns`` (not with
+    ``alone``): the rows' activation patterns when computed already (a Dask round computes them on the whole table's
+    grid), else computed here.  ``method``:
     "embedding" (one hidden layer only), "factor" (the W_1 Gram factor, at least one hidden
     layer), "direct" (``W(x)`` itself) or "auto" (the one with the fewest dimensions).
     """
@@ -104,6 +106,7 @@ class DamiRepresentation:
         method: str = "auto",
         needs: str = "dami",
         alone: bool = False,
+        patterns: np.ndarray | None = None,
     ) -> None:
         from .._model_adapter import relu_mlp_view
 
@@ -124,7 +127,7 @@ class DamiRepresentation:
             self.patterns = each_row_alone(lambda x: np.asarray(model.activation_patterns(x), dtype=np.uint8), X)
             logits = each_row_alone(lambda x: model_logits(model, x), X) if rows == "predicted" else None
         else:
-            self.patterns = _activation_patterns(model, X)
+            self.patterns = _activation_patterns(model, X) if patterns is None else np.asarray(patterns, dtype=np.uint8)
             logits = model_logits(model, X) if rows == "predicted" else None
         self.predicted = np.argmax(logits, axis=1).astype(np.int64) if logits is not None else None
         self._per_class = 1 if rows == "predicted" else self.n_classes
