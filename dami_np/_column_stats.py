@@ -43,7 +43,8 @@ from .kernels import (
 __all__ = [
     "Extremes", "KeyRange", "NumericStats", "numeric_stats", "column_mean", "column_stats", "constant_stats",
     "power_of_two_shift", "middle_ranks", "scan",
-    "median_of_middles", "select_middles", "units_of", "round_ratio", "key_histogram", "merged_histogram", "keys_between", "GATHER_KEYS",
+    "median_of_middles", "select_middles", "units_of", "round_ratio", "key_histogram", "merged_histogram",
+    "keys_between", "GATHER_KEYS",
 ]
 
 GATHER_KEYS = 1 << 14  # Dask: the pieces send their keys once at most this many are left in the range
@@ -145,7 +146,8 @@ def select_middles(keys: np.ndarray, key_range: KeyRange, ranks: tuple[int, ...]
 
 
 def median_of_middles(middles: np.ndarray, shift: float) -> float:
-    """The median from the middle value(s) (raw ``x``, in rank order): ``np.median`` of ``x / shift``, times ``shift``."""
+    """The median from the middle value(s) (raw ``x``, in rank order): ``np.median`` of ``x / shift``,
+    times ``shift``."""
     scaled = np.asarray(middles, dtype=np.float64) / shift
     return float(scaled[0] if scaled.size == 1 else np.mean(scaled)) * shift
 

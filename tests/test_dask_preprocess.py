@@ -105,3 +105,11 @@ def test_column_problems_name_the_rows_the_local_fit_names(client):
         _fit_remote(client, frame)
     assert str(remote.value) == str(local.value)
     assert "row 3100" in str(remote.value) and "entirely empty" in str(remote.value)
+
+
+def test_without_preprocessing_the_partitions_are_the_numbers_themselves(client):
+    """``preprocess=False`` still sends each partition's numbers as they are (its helper shares this module)."""
+    frame = _table(3)[["gauss", "ints", "offset"]].assign(label=pd.Series(["a", "b"] + [None] * (sum(SIZES) - 2)))
+    table = _partitions.load_table(client, _partitioned(frame), "label", preprocess=False)
+    matrix = np.concatenate(client.gather(table.parts), axis=0)
+    np.testing.assert_array_equal(matrix, frame[["gauss", "ints", "offset"]].to_numpy(dtype=np.float64))

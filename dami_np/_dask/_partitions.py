@@ -29,6 +29,7 @@ bits.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,6 +191,8 @@ def _take(part: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def _numeric_part(frame: pd.DataFrame, columns: list[Any]) -> np.ndarray:
     from .._validation import check_array
 
+    if len(frame) == 0:  # an empty partition (check_array refuses zero rows)
+        return np.empty((0, len(columns)))
     return check_array(frame[columns].to_numpy(), dtype=np.float64)
 
 
@@ -257,6 +260,19 @@ def _fit_whole_columns(client: Any, frames: list[Any], columns: list[Any], max_c
     return out
 
 
+@dataclass
+class _NumericFit:
+    """One int/float column's merged pieces while it is fitted by reductions."""
+
+    extremes: Any
+    shift: float
+    ranks: tuple[int, ...]
+    key_range: Any
+    inside: list[int]  # per partition: its keys inside the first key range
+    total: int = 0  # exact sum of x / shift over the present values (units of the kernels)
+    keys: list[np.ndarray] = field(default_factory=list)  # the pieces' keys inside key_range
+
+
 def _fit_numeric(client: Any, frames: list[Any], columns: list[Any], starts: np.ndarray,
                  max_categories: int) -> list[tuple]:
     """(fitted preprocessor or None, column issues) per int/float column, by reductions.
@@ -267,19 +283,47 @@ def _fit_numeric(client: Any, frames: list[Any], columns: list[Any], starts: np.
     squares about the mean.  The driver merges the pieces with ``_column_stats``' rules, the
     ones the local fit uses on the whole column, so the specs are the same bits."""
     from .. import _column_stats as cs
-    from .._preprocess import _empty_column, _fitted_numeric
+    from .._preprocess import _fitted_numeric
 
     if not columns:
         return []
     n = int(starts[-1])
-    names = [str(c) for c in columns]
-    scans = _numeric_round(client, frames, starts, columns, [[[("scan",)]] * len(columns)] * len(frames))
-    out: list[Any] = [None] * len(columns)
-    state = {}  # column position -> [extremes, shift, ranks, key range, per-part top counts]
+    run = functools.partial(_numeric_round, client, frames, starts, columns)  # one round trip: run(jobs)
+    out, fits = _scan_numeric(run, [str(c) for c in columns], len(frames))
+    _sum_and_select(run, fits, len(frames), len(columns))
+    means = {}
+    for j, fit in fits.items():
+        keys = np.concatenate(fit.keys) if fit.key_range.lo != fit.key_range.hi else np.empty(0, np.int64)
+        median = cs.median_of_middles(cs.select_middles(keys, fit.key_range, fit.ranks), fit.shift)
+        mean = cs.column_mean(n, fit.extremes, fit.shift, median, fit.total)
+        if mean is None:
+            out[j] = (_fitted_numeric(str(columns[j]), cs.constant_stats(median), fit.extremes.count < n,
+                                      max_categories), [])
+        else:
+            means[j] = (median, mean)
+    if means:
+        answers = run([[[("squares", fits[j].shift, means[j][1])] if j in means else None
+                        for j in range(len(columns))]] * len(frames))
+        for j, (median, mean) in means.items():
+            fit = fits[j]
+            stats = cs.column_stats(n, fit.extremes, fit.shift, median, mean, sum(part[j][0] for part in answers))
+            out[j] = (_fitted_numeric(str(columns[j]), stats, fit.extremes.count < n, max_categories), [])
+    return out
+
+
+def _scan_numeric(run: Any, names: list[str], n_parts: int) -> tuple[list[Any], dict[int, _NumericFit]]:
+    """First round: each column's problem (the first partition's first bad row, as the whole
+    column names it; or entirely empty), or its merged count/min/max, shift and top key range."""
+    from .. import _column_stats as cs
+    from .._preprocess import _empty_column
+
+    scans = run([[[("scan",)]] * len(names)] * n_parts)
+    out: list[Any] = [None] * len(names)
+    fits = {}
     for j, name in enumerate(names):
         pieces = [part[j] for part in scans]
         problem = next((p for p in pieces if not isinstance(p, list)), None)
-        if problem is not None:  # the first partition's first bad row, as the whole column names it
+        if problem is not None:
             out[j] = (None, [problem])
             continue
         extremes = cs.Extremes(0, float("inf"), float("-inf"))
@@ -294,67 +338,59 @@ def _fit_numeric(client: Any, frames: list[Any], columns: list[Any], starts: np.
         key_range = cs.KeyRange.of_top(top, ranks)
         first, last = (t + 32768 for t in key_range.top_range)  # the top buckets' numbers
         inside = [int(c[(b >= first) & (b <= last)].sum()) for (_, _, _, b, c), in pieces]
-        state[j] = [extremes, cs.power_of_two_shift(extremes), ranks, key_range, inside]
+        fits[j] = _NumericFit(extremes, cs.power_of_two_shift(extremes), ranks, key_range, inside)
+    return out, fits
 
-    # exact sums, and the keys near the median (or finer counts while too many are left)
-    jobs = []
-    for p in range(len(frames)):
-        row = [None] * len(columns)
-        for j, (extremes, shift, ranks, key_range, inside) in state.items():
-            if key_range.settled:
-                row[j] = [("sum", shift, *key_range.top_range, inside[p])]
+
+def _sum_and_select(run: Any, fits: dict[int, _NumericFit], n_parts: int, n_columns: int) -> None:
+    """Exact sums of ``x / shift``, with the keys near the median when few are left (else finer key
+    counts, round after round, until few are left); fills ``total`` and ``keys`` of every fit."""
+    from .. import _column_stats as cs
+
+    jobs = [[None] * n_columns for _ in range(n_parts)]
+    for j, fit in fits.items():
+        for p in range(n_parts):
+            if fit.key_range.settled:
+                jobs[p][j] = [("sum", fit.shift, *fit.key_range.top_range, fit.inside[p])]
             else:
-                row[j] = [("sum", shift, 1, 0, 0), ("hist", key_range)]
-        jobs.append(row)
-    answers = _numeric_round(client, frames, starts, columns, jobs)
-    totals = {j: sum(part[j][0][0] for part in answers) for j in state}
-    gathered = {j: [part[j][0][1] for part in answers] for j in state if state[j][3].settled}
-    counted = {j: [part[j][1] for part in answers] for j in state if not state[j][3].settled}
+                jobs[p][j] = [("sum", fit.shift, 1, 0, 0), ("hist", fit.key_range)]
+    answers = run(jobs)
+    counted = {}
+    for j, fit in fits.items():
+        fit.total = sum(part[j][0][0] for part in answers)
+        if fit.key_range.settled:
+            fit.keys = [part[j][0][1] for part in answers]
+        else:
+            counted[j] = [part[j][1] for part in answers]
     while counted:
         for j, hists in counted.items():
-            state[j][3] = state[j][3].narrow(cs.merged_histogram(hists, state[j][3]), state[j][2])
-        asks = {j: ("keys" if state[j][3].settled else "hist", state[j][3]) for j in counted
-                if state[j][3].lo != state[j][3].hi}  # one key left: it is the answer
-        answers = _numeric_round(client, frames, starts, columns,
-                                 [[[asks[j]] if j in asks else None for j in range(len(columns))]] * len(frames))
+            fits[j].key_range = fits[j].key_range.narrow(cs.merged_histogram(hists, fits[j].key_range), fits[j].ranks)
+        asks = {j: ("keys" if fits[j].key_range.settled else "hist", fits[j].key_range) for j in counted
+                if fits[j].key_range.lo != fits[j].key_range.hi}  # one key left: it is the answer
+        answers = run([[[asks[j]] if j in asks else None for j in range(n_columns)]] * n_parts)
         counted = {}
         for j, (kind, _) in asks.items():
             if kind == "keys":
-                gathered[j] = [part[j][0] for part in answers]
+                fits[j].keys = [part[j][0] for part in answers]
             else:
                 counted[j] = [part[j][0] for part in answers]
-
-    means = {}
-    for j, (extremes, shift, ranks, key_range, _) in state.items():
-        keys = np.concatenate(gathered[j]) if key_range.lo != key_range.hi else np.empty(0, np.int64)
-        median = cs.median_of_middles(cs.select_middles(keys, key_range, ranks), shift)
-        mean = cs.column_mean(n, extremes, shift, median, totals[j])
-        if mean is None:
-            out[j] = (_fitted_numeric(names[j], cs.constant_stats(median), extremes.count < n, max_categories), [])
-        else:
-            means[j] = (median, mean)
-    if means:
-        answers = _numeric_round(client, frames, starts, columns, [[
-            [("squares", state[j][1], means[j][1])] if j in means else None for j in range(len(columns))]] * len(frames))
-        for j, (median, mean) in means.items():
-            extremes, shift = state[j][0], state[j][1]
-            squares = sum(part[j][0] for part in answers)
-            stats = cs.column_stats(n, extremes, shift, median, mean, squares)
-            out[j] = (_fitted_numeric(names[j], stats, extremes.count < n, max_categories), [])
-    return out
 
 
 def _numeric_round(client: Any, frames: list[Any], starts: np.ndarray, columns: list[Any],
                    jobs: list[list[Any]]) -> list[list[Any]]:
-    """One round trip: ``jobs[p][j]`` (a list of operations, or None) on column ``j`` of partition ``p``."""
+    """One round trip: ``jobs[p][j]`` (a list of operations, or None) on column ``j`` of partition ``p``,
+    each task placed on a worker holding its partition (it sends back a few counts and keys: moving
+    the partition would cost more than the task; the placement is a preference, not a rule)."""
     from ._gather import gather_round
 
-    futures = client.map(_numeric_part, frames, [int(s) for s in starts[:-1]], [columns] * len(frames), jobs,
-                         pure=False)
+    holders = client.who_has(frames)
+    futures = [client.submit(_column_pieces, frame, int(start), columns, job, pure=False,
+                             workers=list(holders.get(frame.key, ())) or None, allow_other_workers=True)
+               for frame, start, job in zip(frames, starts[:-1], jobs)]
     return gather_round(client, futures)
 
 
-def _numeric_part(frame: pd.DataFrame, start: int, columns: list[Any], jobs: list[Any]) -> list[Any]:
+def _column_pieces(frame: pd.DataFrame, start: int, columns: list[Any], jobs: list[Any]) -> list[Any]:
     """On a worker: per column, the results of its operations, or the column's problem (a ``ColumnIssue``)."""
     from .. import _column_stats as cs
     from .._preprocess import _ColumnProblem, _numeric_column_floats
