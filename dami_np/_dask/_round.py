@@ -1,26 +1,19 @@
 """One labeling round on a Dask cluster: the picks ``dami_np.query`` gives on one machine.
 
-The driver validates the arguments like ``dami_np.select``, loads the table (``_table``), fits
-the model on the gathered labeled rows exactly as ``make_context`` does (same seed, same rows
-in the same order), broadcasts it, and runs the strategy:
+The driver validates the arguments like ``dami_np.select``, loads the table (``_partitions``),
+fits the round's model on the labeled rows by the one recipe (``_fit_table.with_model``),
+broadcasts it, and runs the strategy.  The rules are the strategies' own (public names of
+``dami_np.strategies``); this module only decides where rows live and what travels:
 
-* ``random``: the strategy itself on the driver over the candidates' ordinals, mapped to their
-  rows (``rng.choice`` takes the same indices of an ``arange`` as of the candidate rows).
-* ``margin``, ``entropy``, ``least_confidence``: class probabilities on the workers, computed on
-  the local path's own chunks of candidate rows (``MLPClassifier`` evaluates its input in fixed
-  row chunks; a block holds exactly one of them); each block sends its ``budget`` lowest keys'
-  rows and probabilities (``lowest_first``: ties to the lowest row), and the strategy itself
-  runs on the driver over that pool (it holds the global ``budget`` lowest, in row order).
+* ``random``, ``margin``, ``entropy``, ``least_confidence``: the registered strategy itself on
+  the driver, over a pool that decides it: the candidates' ordinals (random), or each chunk's
+  ``budget`` first rows by the strategy's key with their class probabilities (computed on the
+  workers on the local path's own chunks of candidate rows).
 * ``kcenter_input`` (and the cold start with some labeled rows), ``coreset``, ``dami``: the
-  points stay on the workers; exact greedy K-Center over their blocks (``_remote_blocks``).
-* ``dami_margin``: the lowest-margin candidates as above (``filter_size`` of them), then DAMI's
-  K-Center over them and the labeled rows on the driver (a few thousand rows), with the
-  activation patterns computed on the workers on the local path's row chunks.
-
-The rules are the strategies' own (public names of ``dami_np.strategies``): the pick order
-(``lowest_first``), the scores and their names (the registered strategy), the pattern groups
-(``group_ids``) and which row stands for a group (``group_representatives``); this module
-only decides where rows live and what travels.
+  points stay on the workers; exact greedy K-Center over their blocks (``_remote_blocks``), DAMI
+  over the representatives ``group_representatives`` picks.
+* ``dami_margin``: the margin filter as above, then ``dami_select`` on the driver over the
+  filtered and labeled rows, with patterns computed on the workers on the whole table's grid.
 
 Bits: the K-Center distances are the kernels' exact formula (no BLAS); probabilities and the
 activation patterns are computed on the same row chunks as on one machine.  The DAMI points
@@ -333,15 +326,12 @@ def _group_reps(table: Table, chunks: list[tuple[int, int]], pats: list[Any], in
 
 def merged_representatives(found: list[tuple[np.ndarray, np.ndarray]], labeled_rows: np.ndarray,
                            labeled_patterns: np.ndarray) -> tuple[np.ndarray, int]:
-    """``group_representatives`` (the local rule) of all rows, from each chunk's first row of
-    each of its patterns (``found``: (patterns, rows) per chunk) and the labeled rows (sorted)
-    with their patterns: (representative rows, number of candidate groups).
-
-    The rule runs over a short list that decides it exactly: the chunks' first rows in row order
-    (``group_ids`` numbers the patterns by first appearance, as over all rows), then the labeled
-    rows (the centers, ascending: a center group's lowest is its lowest labeled row).  The first
-    part is never a center there: only a candidate group's lowest row is taken from it, and
-    that is its first row."""
+    """``group_representatives`` of all rows (rows, number of candidate groups) from each chunk's
+    first row of each of its patterns (``found``: (patterns, rows) per chunk) and the labeled rows
+    (sorted) with their patterns: the rule over a short list that decides it exactly, the chunks'
+    first rows in row order (``group_ids`` numbers patterns by first appearance, as over all rows),
+    then the labeled rows as the centers.  The first part holds no center: only a candidate
+    group's lowest row is taken from it, and that is its first row."""
     from ..strategies import group_ids, group_representatives
 
     rows = np.concatenate([np.asarray(r, dtype=np.int64) for _, r in found] + [np.empty(0, dtype=np.int64)])
@@ -354,15 +344,6 @@ def merged_representatives(found: list[tuple[np.ndarray, np.ndarray]], labeled_r
     is_center[rows.size:] = True
     reps, n_cand = group_representatives(group_ids(packed), is_center)
     return listed[reps], n_cand
-
-
-def _representation(model: Any, table: Table, options: dict[str, Any], needs: str) -> Any:
-    from ..strategies import DamiRepresentation, flag_option
-
-    return DamiRepresentation(
-        model, table.labeled_X, bias=flag_option(options.get("bias", True), "bias"), rows="all",
-        normalize=flag_option(options.get("normalize", False), "normalize"), method=options.get("method", "auto"), needs=needs,
-    )
 
 
 def _pattern_chunks(table: Table, model: Any, shared: Any) -> tuple[int, list[tuple[int, int]], list[Any], list[Any]]:
@@ -380,13 +361,14 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
     """``dami_select`` with ``dedup=True``: K-Center over one representative row per activation
     pattern, whose points are computed on the local path's grid of ``rep.chunk_rows``
     consecutive representatives; then the lowest unpicked candidate rows once only distance 0 is left."""
-    from ..strategies import fill_in_row_order, flag_option, representation_space
+    from ..strategies import DamiRepresentation, fill_in_row_order, flag_option, representation_space
 
     if options.get("dedup", True) is not True:
         raise ValueError("option dedup=False of 'dami' is not supported on a dask DataFrame")
     options.pop("memory_budget", None)  # same picks whatever the budget (grouped_kcenter's one grid)
-    rep = _representation(model, table, options, "dami")
-    rep.X = rep.patterns = None  # the workers fill in their rows
+    bias, normalize = flag_option(options.get("bias", True), "bias"), flag_option(options.get("normalize", False), "normalize")
+    rep = DamiRepresentation(model, np.empty((0, table.n_features)), bias=bias, normalize=normalize,  # of no row yet:
+                             method=options.get("method", "auto"), patterns=np.empty((0, 0), dtype=np.uint8))  # _batch_points
     rep_shared = _broadcast(table.client, rep)
     import time
 
@@ -419,8 +401,7 @@ def _dami(table: Table, model: Any, shared: Any, budget: int, block_rows: int, o
     centers = np.zeros(table.n, dtype=bool)
     centers[table.labeled_rows] = True
     picks, radii = fill_in_row_order(picks, radii, budget, centers)  # grouped_kcenter's radius-0 tail
-    space = representation_space(flag_option(options.get("bias", True), "bias"), "all", flag_option(options.get("normalize", False), "normalize"))
-    return Selection(picks, radii, space)
+    return Selection(picks, radii, representation_space(bias, "all", normalize))
 
 
 def _dami_margin(table: Table, context: QueryContext, shared: Any, budget: int, options: dict[str, Any],
