@@ -8,8 +8,8 @@ Rules (decided per column at ``fit``, in input column order):
 - numeric columns are *numeric*: missing values are replaced by the fit median, then the
   column is standardized (mean 0, std 1; a constant column is only centered). The median,
   mean and std are exact and order-free, defined bit for bit in ``_column_stats`` (exactly
-  rounded sums, the median by selection): any row order or split into pieces gives them. A column with
-  missing values at fit also gets an indicator column ``"<name>=<missing>"``. Standardizing
+  rounded sums, the median by selection): any row order or split into pieces gives them.
+  A column with missing values at fit also gets an indicator column ``"<name>=<missing>"``. Standardizing
   first divides by the power of two at or below ``max |x|`` (exact, so ordinary columns give
   the same bits as a plain ``(x - mean) / std``), so columns near +-1e308 or made of
   denormals standardize without overflow or underflow.

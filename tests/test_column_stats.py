@@ -98,9 +98,17 @@ def test_exact_sums_are_exact_and_the_kernel_and_its_twin_agree(kind, monkeypatc
     squares = exact_sum_units(values, divisor, 0.25, square=True)
     assert Fraction(kernel) * UNIT == want
     assert Fraction(squares) * UNIT == _fraction_sum((present / divisor - 0.25) ** 2)
+    count, low, high, top = scan_column(values)
+    extremes = cs.Extremes(count, low, high)
+    key_range = cs.KeyRange.of_top(top, cs.middle_ranks(count))
+    _, keys = exact_sum_and_keys(values, divisor, *key_range.top_range, key_range.inside)
     monkeypatch.setattr(_exact_sum, "_KERNEL_MIN", 1 << 40)  # the NumPy twin
     assert exact_sum_units(values, divisor) == kernel
     assert exact_sum_units(values, divisor, 0.25, square=True) == squares
+    twin_count, twin_low, twin_high, twin_top = scan_column(values)
+    assert cs.Extremes(twin_count, twin_low, twin_high) == extremes and np.array_equal(twin_top, top)
+    _, twin_keys = exact_sum_and_keys(values, divisor, *key_range.top_range, key_range.inside)
+    assert np.array_equal(twin_keys, keys)  # the same keys, in row order
 
 
 def test_any_order_or_split_of_the_pieces_gives_the_same_sum_and_statistics():
@@ -123,6 +131,7 @@ def test_a_sum_that_cancels_is_exact_where_a_float_sum_is_not():
     assert exact_sum_units(np.array([np.nan, -0.0])) == 0
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # kernel bodies as Python (no JIT)
 @pytest.mark.parametrize("size", [10, 20_000])  # the NumPy twin, the kernel
 def test_an_overflowing_value_to_sum_is_an_error_not_a_wrong_sum(size):
     values = np.ones(size)
