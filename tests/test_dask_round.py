@@ -331,3 +331,23 @@ def test_dami_select_takes_the_patterns_a_dask_round_computed() -> None:
     np.testing.assert_array_equal(given.distances, own.distances)
     one_region = dami_select(model, Xp, labeled, 12, patterns=np.zeros_like(model.activation_patterns(Xp)))
     assert not np.array_equal(one_region.positions, own.positions)
+
+
+def test_a_representation_of_other_rows_gives_their_own_points() -> None:
+    """A Dask worker computes a batch's DAMI points with the driver's representation ``of_rows``
+    its batch: the points of a representation built on those rows, bit for bit."""
+    from dami_np.strategies import DamiRepresentation, make_context
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 5))
+    y = np.where(X[:, 0] > X[:, 2], "a", "b").astype(object)
+    y[30:] = None
+    context = make_context(X, y, random_state=1)
+    model, Xp = context.model, context.X
+    driver = DamiRepresentation(model, np.empty((0, Xp.shape[1])), patterns=np.empty((0, 0), dtype=np.uint8))
+    rows = Xp[100:180]
+    got = driver.of_rows(rows, model.activation_patterns(rows)).points(np.arange(80), dtype=driver.dtype)
+    want = DamiRepresentation(model, rows).points(np.arange(80), dtype=driver.dtype)
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="rows='all'"):
+        DamiRepresentation(model, rows, rows="predicted").of_rows(rows, model.activation_patterns(rows))

@@ -30,7 +30,6 @@ the other DAMI variants' options ``rows="predicted"``, ``candidates=``, models o
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,12 +297,8 @@ def _batch_points(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]], order
     order; ``order`` puts them back in batch order.  One ``rep.points`` call per batch, as on one machine."""
     X = np.concatenate([x[rows] for x, _, rows in pieces], axis=0)
     P = np.concatenate([p[rows] for _, p, rows in pieces], axis=0)
-    rep = copy.copy(rep)
-    rep.X = np.empty_like(X)
-    rep.X[order] = X
-    rep.patterns = np.empty_like(P)
-    rep.patterns[order] = P
-    return rep.points(np.arange(X.shape[0], dtype=np.int64), dtype=rep.dtype)
+    X[order], P[order] = X.copy(), P.copy()  # back in batch order
+    return rep.of_rows(X, P).points(np.arange(X.shape[0], dtype=np.int64), dtype=rep.dtype)
 
 
 def _first_of_each_pattern(patterns: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:

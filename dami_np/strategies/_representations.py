@@ -175,6 +175,17 @@ class DamiRepresentation:
         per_row = self.dtype.itemsize * (sum(widths) + 2 * inner + self.dim) + sum(widths)
         self.chunk_rows = 1 if self.alone else max(1, _CHUNK_BYTES // per_row)
 
+    def of_rows(self, X: np.ndarray, patterns: np.ndarray) -> DamiRepresentation:
+        """The same representation (model, factor, dtype, batches) of other rows ``X`` with their
+        activation patterns (a Dask worker's batch of group representatives); ``rows="all"`` only."""
+        if self.predicted is not None:
+            raise ValueError("of_rows needs rows='all' (a predicted class is not passed)")
+        import copy
+
+        other = copy.copy(self)
+        other.X, other.patterns = X, np.asarray(patterns, dtype=np.uint8)
+        return other
+
     def groups(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Group ids of ``rows`` (default: all): same activation pattern (and predicted class)."""
         sel = slice(None) if rows is None else rows
