@@ -18,7 +18,8 @@ time (wall, user+system CPU, peak RSS), in this order per size and format:
 
 ``DAMI_NP_TIMINGS=1`` makes ``dami select`` print its stages (``dami_np._timings``); the table
 splits each run into startup (interpreter and imports), read, checks, preprocessing, fit, scores
-(the strategy's own work), representations, K-Center, report and write.  The ratio is the
+(the strategy's own work), representations, K-Center, report, write and exit (the interpreter's
+shutdown after ``main`` returns, or after the script's last line).  The ratio is the
 script's wall time over the command's (same size, format and depth, same run of this program).
 """
 
@@ -40,7 +41,7 @@ from _machine import machine_summary  # noqa: E402
 D, CLASSES, LABELED, BUDGET = 50, 10, 1_000, 100
 HIDDEN = {1: (100,), 2: (64, 64)}
 STAGES = ("startup", "read", "checks", "preprocessing", "fit", "scores", "representations", "kcenter", "report",
-          "write")
+          "write", "exit")
 
 SCRIPT = r"""
 import sys, time
@@ -67,14 +68,17 @@ marks.append(("write", time.time()))
 for (_, before), (name, after) in zip(marks, marks[1:]):
     print(f"script-stage: {name} {after - before:.4f}", file=sys.stderr)
 print(f"script-start: {marks[0][1]:.4f}", file=sys.stderr)
+print(f"script-end: {marks[-1][1]:.4f}", file=sys.stderr)
 """
 
 CLI = r"""
-import sys
+import sys, time
 from dami_np import MLPClassifier
 from dami_np.cli import main
 MLPClassifier.__init__.__defaults__ = (tuple(int(h) for h in sys.argv[1].split(",")),)
-sys.exit(main(sys.argv[2:]))
+code = main(sys.argv[2:])
+print(f"main-end: {time.time():.4f}", file=sys.stderr)
+sys.exit(code)
 """
 
 
@@ -140,19 +144,32 @@ def dami_stages(run: dict[str, object]) -> dict[str, float]:
         inner = sum(stages.get(name, 0.0) for name in ("preprocessing", "fit", "representations", "kcenter", "report"))
         stages["scores"] = seen["round"]["wall"] - inner
         stages["write"] = launch + wall - seen["round"]["end"]
+        main_end = _marked_time(run, "main-end:")
+        if main_end is not None:  # after main returns: the interpreter's shutdown
+            stages["write"] = main_end - seen["round"]["end"]
+            stages["exit"] = launch + wall - main_end
     return stages
 
 
+def _marked_time(run: dict[str, object], prefix: str) -> float | None:
+    """The time printed on the ``prefix`` line of a run's stderr, if any."""
+    for line in str(run["stderr"]).splitlines():
+        if line.startswith(prefix):
+            return float(line.split()[1])
+    return None
+
+
 def script_stages(run: dict[str, object]) -> dict[str, float]:
-    stages, start = {}, None
+    stages = {}
     for line in str(run["stderr"]).splitlines():
         if line.startswith("script-stage:"):
             _, name, seconds = line.split()
             stages[name] = float(seconds)
-        elif line.startswith("script-start:"):
-            start = float(line.split()[1])
+    start, end = _marked_time(run, "script-start:"), _marked_time(run, "script-end:")
     if start is not None:
         stages["startup"] = start - float(run["launch"])  # type: ignore[arg-type]
+    if end is not None:
+        stages["exit"] = float(run["launch"]) + float(run["wall"]) - end  # type: ignore[arg-type]
     return stages
 
 

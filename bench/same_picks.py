@@ -66,12 +66,22 @@ def export(rev: str, scratch: Path) -> Path:
     if rev == ".":
         return ROOT
     if Path(rev).is_dir():
-        return Path(rev).resolve()
+        return _own_kernels(Path(rev).resolve())
     target = scratch / rev.replace("/", "_")
     target.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    return target
+    return _own_kernels(target)
+
+
+def _own_kernels(tree: Path) -> Path:
+    """``tree`` with ``dami_np/kernels`` linked to its own ``kernels/`` (installed as
+    ``dami_np.kernels`` by the package mapping): without the link, ``import dami_np.kernels``
+    falls through to the editable install's finder, i.e. the working tree's kernels."""
+    link = tree / "dami_np" / "kernels"
+    if (tree / "kernels").is_dir() and not link.exists():
+        link.symlink_to(Path("..") / "kernels", target_is_directory=True)
+    return tree
 
 
 def run(tree: Path, command: list[str], out: Path) -> tuple[bytes, float]:
