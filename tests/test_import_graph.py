@@ -20,7 +20,7 @@ MODEL = ("dami_np._mlp", "dami_np._mlp_math", "dami_np._local_linear", "dami_np.
          "dami_np._labels", "dami_np._stratified", "dami_np._fit_table", "dami_np._validation",
          "dami_np._model_adapter", "dami_np._model_file_checks", "dami_np._network_weights", "dami_np._npz_reader",
          "dami_np._stable_rows", "dami_np._ensemble", "dami_np._self_training", "dami_np._pool_learner",
-         "dami_np._pretrain")
+         "dami_np._pretrain", "dami_np._column_stats")
 ROUND = ("dami_np._round", "dami_np._round_report", "dami_np._select", "dami_np._simulate")
 CLI = ("dami_np.cli.",)
 DASK = ("dami_np._dask.",)
