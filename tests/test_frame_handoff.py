@@ -101,3 +101,25 @@ def test_a_handoff_is_taken_once_and_reports_its_release() -> None:
     assert table.matrix.shape == (ROWS, COLUMNS)
     with pytest.raises(RuntimeError, match="already handed"):
         handoff.take()
+
+
+def test_the_lean_parquet_read_gives_pandas_own_frame(tmp_path: Path) -> None:
+    """The Parquet options that keep the read's peak low change nothing in the frame read."""
+    pytest.importorskip("pyarrow")
+    from dami_np.cli._table_reader import _LEAN_PARQUET, read_table
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    frame = pd.DataFrame({
+        "f": rng.normal(size=n), "i": rng.integers(0, 9, n),
+        "nullable": pd.array([None if k % 7 == 0 else k for k in range(n)], dtype="Int64"),
+        "s": ["a" if k % 3 else None for k in range(n)], "c": pd.Categorical(["x", "y"] * (n // 2)),
+        "b": rng.random(n) > 0.5, "t": pd.date_range("2020-01-01", periods=n, freq="h", tz="UTC"),
+    }, index=pd.RangeIndex(10, 10 + n))
+    for name, table in (("range.parquet", frame), ("index.parquet", frame.iloc[::2])):
+        path = tmp_path / name
+        table.to_parquet(path)
+        pd.testing.assert_frame_equal(pd.read_parquet(path, **_LEAN_PARQUET), pd.read_parquet(path), check_exact=True)
+        read = read_table(str(path)).frame
+        assert list(read.columns) == list(frame.columns)
+        np.testing.assert_array_equal(read["f"].to_numpy(), table["f"].to_numpy())
