@@ -27,7 +27,7 @@ from ._labels import encode_labels
 from ._timings import stage
 from ._validation import model_seed
 
-__all__ = ["PreparedTable", "FrameHandoff", "prepare_table", "with_model", "fit_table", "fit_model", "is_fitted"]
+__all__ = ["PreparedTable", "FrameHandoff", "prepare_table", "with_model", "check_model_width", "fit_table", "fit_model", "is_fitted"]
 
 
 class FrameHandoff:
@@ -139,14 +139,19 @@ def prepare_table(
         matrix = _numeric(X)
         names = columns
     if fitted:
-        expected = getattr(model, "n_features_in_", matrix.shape[1])
-        if expected != matrix.shape[1]:
-            raise ValueError(
-                f"the fitted model expects {expected} features but X has {matrix.shape[1]} columns"
-                f"{' after preprocessing' if preprocess else ''}; pass the numeric matrix the model was trained on"
-            )
+        check_model_width(model, matrix.shape[1], preprocessed=preprocess)
     return PreparedTable(matrix, labeled, codes, classes, pool, preprocessor, names, columns,
                          model=model if fitted else None, model_on_codes=not fitted)
+
+
+def check_model_width(model: Any, n_columns: int, *, preprocessed: bool) -> None:
+    """A caller's fitted model must take as many features as the round's matrix has columns."""
+    expected = getattr(model, "n_features_in_", n_columns)
+    if expected != n_columns:
+        raise ValueError(
+            f"the fitted model expects {expected} features but X has {n_columns} columns"
+            f"{' after preprocessing' if preprocessed else ''}; pass the numeric matrix the model was trained on"
+        )
 
 
 def with_model(

@@ -26,7 +26,7 @@ from ._fit_table import FrameHandoff, PreparedTable, prepare_table, with_model
 from ._validation import random_state_value
 from .strategies import QueryContext, Selection, as_selection, available, cold_start, get, needs_model, option_names
 
-__all__ = ["Round", "run_round", "check_round_arguments", "resolve_strategy", "StrategyArg"]
+__all__ = ["Round", "run_round", "check_round_arguments", "check_budget_fits", "resolve_strategy", "StrategyArg"]
 
 StrategyArg = str | Callable[..., Any]
 _ROUND_OPTIONS = ("preprocess",)
@@ -123,9 +123,7 @@ def run_round(
 
         refuse_continuous_classes(table.classes)
     n_candidates = int(table.candidates.size if table.candidates is not None else (~table.labeled).sum())
-    if budget > n_candidates:
-        what = "candidate rows" if candidates is not None else "unlabeled rows"
-        raise ValueError(f"budget ({budget}) exceeds the number of {what} ({n_candidates})")
+    check_budget_fits(budget, n_candidates, "candidate rows" if candidates is not None else "unlabeled rows")
     if fit_model or needs_model(func):
         table = with_model(table, model=model, random_state=random_state, params=params, warm=warm,
                            warm_name=warm_name)
@@ -152,6 +150,12 @@ def check_round_arguments(
     random_state = _check_random_state(random_state)
     _check_model(model)
     return func, name, options, preprocess, budget, random_state
+
+
+def check_budget_fits(budget: int, n_candidates: int, what: str = "unlabeled rows") -> None:
+    """The budget cannot exceed the rows that may be picked (``what`` names them in the message)."""
+    if budget > n_candidates:
+        raise ValueError(f"budget ({budget}) exceeds the number of {what} ({n_candidates})")
 
 
 def resolve_strategy(strategy: StrategyArg) -> tuple[Callable[..., Any], str]:

@@ -351,3 +351,20 @@ def test_a_representation_of_other_rows_gives_their_own_points() -> None:
     np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="rows='all'"):
         DamiRepresentation(model, rows, rows="predicted").of_rows(rows, model.activation_patterns(rows))
+
+
+def test_budget_and_model_width_errors_are_the_local_ones(frames) -> None:
+    """The Dask round refuses with the local round's own messages (one owner for each check)."""
+    ddf, X, y = frames
+    n_unlabeled = int(y.isna().sum())
+    for args in ((X, y), (ddf, "label")):
+        with pytest.raises(ValueError, match=rf"^budget \({n_unlabeled + 1}\) exceeds the number of unlabeled rows "
+                                             rf"\({n_unlabeled}\)$"):
+            dami_np.query(*args, n_unlabeled + 1, strategy="random", random_state=0)
+    narrow = dami_np.MLPClassifier(max_iter=5, random_state=0).fit(np.zeros((4, 2)), [0, 1, 0, 1])
+    messages = []
+    for args in ((X, y), (ddf, "label")):
+        with pytest.raises(ValueError, match="the fitted model expects 2 features") as caught:
+            dami_np.query(*args, 5, strategy="margin", model=narrow, random_state=0, preprocess=True)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]

@@ -81,8 +81,8 @@ def run_round(
     """Validate like ``dami_np.select``, then run the round on the cluster: (table, context, selection, name)."""
     import time
 
-    from .._fit_table import PreparedTable, is_fitted, with_model
-    from .._round import check_round_arguments, resolve_strategy as _resolve
+    from .._fit_table import PreparedTable, check_model_width, is_fitted, with_model
+    from .._round import check_budget_fits, check_round_arguments, resolve_strategy as _resolve
     from ..strategies import needs_model
 
     global LAST_ROUND
@@ -119,13 +119,9 @@ def run_round(
 
         refuse_continuous_classes(table.classes)
     info.seconds["load"] = time.perf_counter() - clock
-    if fitted and getattr(model, "n_features_in_", table.n_features) != table.n_features:
-        raise ValueError(
-            f"the fitted model expects {model.n_features_in_} features but X has {table.n_features} columns"
-            f"{' after preprocessing' if table.preprocessor is not None else ''}; pass the numeric matrix the model was trained on"
-        )
-    if budget > table.n_unlabeled:
-        raise ValueError(f"budget ({budget}) exceeds the number of unlabeled rows ({table.n_unlabeled})")
+    if fitted:
+        check_model_width(model, table.n_features, preprocessed=table.preprocessor is not None)
+    check_budget_fits(budget, table.n_unlabeled)
     labeled = PreparedTable(table.labeled_X, np.ones(table.labeled_rows.size, dtype=bool), table.codes, table.classes,
                             preprocessor=table.preprocessor, feature_names=table.feature_names,
                             model=model if fitted else None, model_on_codes=not fitted)
