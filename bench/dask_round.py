@@ -202,8 +202,9 @@ def report(args, results, load_before, load_after, paused) -> None:
     for r in results:
         if r.get("mode") == "dask" and "stages" in r:
             print(f"- {r['strategy']} on dask: stages (s) {r['stages']}, {r['blocks']} K-Center blocks")
-    print(f"\nPreprocessing moves every numeric column once to the worker that fits it: {args.rows * FEATURES * 8:,} "
-          "bytes here, between workers (only the fitted specs reach the driver).")
+    print("\nPreprocessing: the float columns are fitted by dask reductions (exact sums and median keys; "
+          "no column moves, bench/results/column-stats.md); the worker-to-worker bytes above are the rows "
+          "the strategies' chunks and batches move.")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ time (wall, user+system CPU, peak RSS), in this order per size and format:
   ``StandardScaler`` on all rows, ``sklearn.neural_network.MLPClassifier`` fit on the labeled
   rows, margin over the pool, the 100 smallest, a CSV of the picks), one and two hidden layers;
 - ``dami select TABLE --label label --budget 100 --strategy S`` for margin, the default and
-  dami, through ``dami_np.cli.main`` with the default ``MLPClassifier``'s ``hidden_layer_sizes``
+  dami, through ``dami_np.cli.console_main`` (the ``dami`` console script) with the default ``MLPClassifier``'s ``hidden_layer_sizes``
   set to (100,) (its default) or (64, 64) (the CLI has no option for it).
 
 ``DAMI_NP_TIMINGS=1`` makes ``dami select`` print its stages (``dami_np._timings``); the table
@@ -72,13 +72,13 @@ print(f"script-end: {marks[-1][1]:.4f}", file=sys.stderr)
 """
 
 CLI = r"""
-import sys, time
+import atexit, sys, time
 from dami_np import MLPClassifier
-from dami_np.cli import main
+from dami_np.cli import console_main
 MLPClassifier.__init__.__defaults__ = (tuple(int(h) for h in sys.argv[1].split(",")),)
-code = main(sys.argv[2:])
-print(f"main-end: {time.time():.4f}", file=sys.stderr)
-sys.exit(code)
+atexit.register(lambda: print(f"main-end: {time.time():.4f}", file=sys.stderr, flush=True))  # runs last
+sys.argv = ["dami", *sys.argv[2:]]
+console_main()  # what the `dami` console script runs, its exit included
 """
 
 
