@@ -15,7 +15,7 @@ missing ones are filled with the median:
 * ``var = fl(fl(Q) / n)``, ``Q`` the exact sum of the float64 squares ``fl(fl(fl(x / shift) -
   mean) ** 2)`` (and ``m`` times the fill's square); ``std = fl(sqrt(var))``.
 
-Exact sums are held as Python integers in units of ``2**-1126`` (every float64 is a whole
+Exact sums are held as Python integers in units of ``2**-1074`` (every float64 is a whole
 number of them): they merge by ``+``, so no statistic depends on row order or on how rows are
 split into pieces (Dask partitions). The median is found by selection on an order-preserving
 integer key of the float bits, never by sorting the column: count the keys per bucket of a

@@ -57,17 +57,22 @@ def test_a_dangling_out_link_names_the_missing_directory(tmp_path, capsys, table
     assert f"output directory {tmp_path} does not exist" not in err
 
 
-def test_a_read_only_file_system_does_not_advise_removing_the_file(tmp_path, capsys, table, monkeypatch):
-    out = tmp_path / "picks.csv"
-    out.write_text("old\n")
+def _read_only(monkeypatch, file, directory) -> None:
+    """``file`` is not writable and ``directory`` reports a read-only file system (``ST_RDONLY``)."""
     real_access, real_statvfs = os.access, os.statvfs
 
     class _ReadOnly:
         f_flag = os.ST_RDONLY
 
-    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(out) and mode == os.W_OK
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(file) and mode == os.W_OK
                         else real_access(p, mode, **kw))
-    monkeypatch.setattr(os, "statvfs", lambda p: _ReadOnly() if str(p) == str(tmp_path) else real_statvfs(p))
+    monkeypatch.setattr(os, "statvfs", lambda p: _ReadOnly() if str(p) == str(directory) else real_statvfs(p))
+
+
+def test_a_read_only_file_system_does_not_advise_removing_the_file(tmp_path, capsys, table, monkeypatch):
+    out = tmp_path / "picks.csv"
+    out.write_text("old\n")
+    _read_only(monkeypatch, out, tmp_path)
     code, _, err = _run(capsys, "select", table, "--label", "y", "--budget", 1, "--out", out)
     lines = _lines(err)
     assert code == 2 and len(lines) == 1 and "read-only file system" in lines[0], err
@@ -128,14 +133,7 @@ def test_merge_into_a_table_on_a_read_only_file_system(tmp_path, capsys, table, 
     frame = pd.read_csv(table, keep_default_na=False, na_values=[""])
     path, sheet = _labeled_round(tmp_path, capsys, frame)
     before = path.read_bytes()
-    real_access, real_statvfs = os.access, os.statvfs
-
-    class _ReadOnly:
-        f_flag = os.ST_RDONLY
-
-    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(path) and mode == os.W_OK
-                        else real_access(p, mode, **kw))
-    monkeypatch.setattr(os, "statvfs", lambda p: _ReadOnly() if str(p) == str(tmp_path) else real_statvfs(p))
+    _read_only(monkeypatch, path, tmp_path)
     code, _, err = _run(capsys, "merge", sheet, "--into", path, "--label", "y")
     lines = _lines(err)
     assert code == 2 and len(lines) == 1 and "read-only file system" in lines[0] and "--out" in lines[0], err
