@@ -62,7 +62,7 @@ def is_fitted(model: Any) -> bool:
 class PreparedTable:
     """A validated table: what a round, a status or a saved model is computed from.
 
-    ``matrix``: (n, d) float64 model input; ``labeled``: (n,) bool; ``codes``: (n,) int64 label
+    ``matrix``: (n, d) float64 model input (float32 when only a float32 model reads it); ``labeled``: (n,) bool; ``codes``: (n,) int64 label
     codes, -1 where unlabeled; ``classes``: the labels of the codes; ``candidates``: sorted int64
     positions of the rows that may be picked (None: every unlabeled row); ``preprocessor``: the
     fitted ``TabularPreprocessor`` (None when ``X`` was used as given or by a Pipeline's steps);
@@ -100,6 +100,7 @@ def prepare_table(
     candidates: Any = None,
     preprocessor: Any = None,
     require_unlabeled: bool = True,
+    model_dtype: Any = None,
 ) -> PreparedTable:
     """Validate and encode ``X``/``y``/``candidates``; preprocess ``X`` once.
 
@@ -107,7 +108,10 @@ def prepare_table(
     all rows of ``X`` (or uses ``preprocessor``, already fit on ``X``); otherwise ``X`` must be
     numeric.  A scikit-learn Pipeline as ``model`` preprocesses with its own steps (an unfitted one
     is copied and fit here on the labeled rows).  ``model`` is kept only when fitted.  ``X`` may be
-    a ``FrameHandoff``: its frame is released when this returns.
+    a ``FrameHandoff``: its frame is released when this returns.  ``model_dtype`` (the round's
+    rule, ``_round``): float32 when only a float32 model will read the matrix; it is used when
+    ``TabularPreprocessor`` runs and two classes are labeled (else the cold-start rule reads the
+    matrix itself, in float64).
     """
     if isinstance(X, FrameHandoff):
         X = X.take()
@@ -128,12 +132,18 @@ def prepare_table(
         preprocess = not fitted
     columns = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
     if preprocess:
+        dtype = np.float64
+        if model_dtype is not None and np.unique(codes[labeled]).size >= 2:
+            dtype = model_dtype
         with stage("preprocessing"):
             if preprocessor is None:
                 from ._preprocess import TabularPreprocessor
 
                 preprocessor = TabularPreprocessor().fit(X)
-            matrix = np.asarray(preprocessor.transform(X), dtype=np.float64)
+            if dtype == np.float64:
+                matrix = np.asarray(preprocessor.transform(X), dtype=np.float64)
+            else:
+                matrix = preprocessor.transform(X, dtype=dtype)
         names = list(preprocessor.feature_names_out_)
     else:
         matrix = _numeric(X)

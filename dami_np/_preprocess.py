@@ -127,14 +127,18 @@ class TabularPreprocessor:
         self.source_columns_ = [spec["name"] for spec in specs for _ in spec["features"]]
         return self
 
-    def transform(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Encode ``X`` with the fitted rules; returns a float64 array ``(n, p)``."""
+    def transform(self, X: pd.DataFrame | np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+        """Encode ``X`` with the fitted rules; returns an array ``(n, p)`` of ``dtype`` (float64, or
+        float32 for a float32 model: every value is computed in float64, then rounded once)."""
         if not hasattr(self, "_specs"):
             raise RuntimeError("TabularPreprocessor is not fitted; call fit(X) first")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"dtype must be float64 or float32, got {dtype}")
         frame = self._align(*_as_frame(X))
         n = len(frame)
         widths = [len(spec["features"]) for spec in self._specs]
-        out = np.empty((n, sum(widths)), dtype=np.float64)  # filled in place: no per-column blocks
+        out = np.empty((n, sum(widths)), dtype=dtype)  # filled in place: no per-column blocks
         numeric = []  # (first output column, spec, values, missing): standardized below, by row blocks
         positions = []
         unreadable: ValueError | None = None
@@ -154,6 +158,7 @@ class TabularPreprocessor:
         if numeric and not _standardize_into(out, numeric):
             for (_, spec, _, _), i in zip(numeric, positions):  # a value overflowed: the first one's message
                 self._transform_column(spec, frame.iloc[:, i])
+            raise ValueError(f"a standardized value of X is too large for {dtype}; transform with dtype=float64")
         if unreadable is not None:
             raise unreadable
         return out

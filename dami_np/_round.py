@@ -24,7 +24,8 @@ import pandas as pd
 from ._defaults import DEFAULT_STRATEGY
 from ._fit_table import FrameHandoff, PreparedTable, prepare_table, with_model
 from ._validation import random_state_value
-from .strategies import QueryContext, Selection, as_selection, available, cold_start, get, needs_model, option_names
+from .strategies import (QueryContext, Selection, as_selection, available, cold_start, get, needs_model, option_names,
+                         x_through_model)
 
 __all__ = ["Round", "run_round", "check_round_arguments", "check_budget_fits", "resolve_strategy", "StrategyArg"]
 
@@ -115,7 +116,8 @@ def run_round(
     func, name, options, preprocess, budget, random_state = check_round_arguments(
         strategy, budget, model, random_state, options
     )
-    table = prepare_table(X, y, model=model, preprocess=preprocess, candidates=candidates, preprocessor=preprocessor)
+    table = prepare_table(X, y, model=model, preprocess=preprocess, candidates=candidates, preprocessor=preprocessor,
+                          model_dtype=_matrix_dtype(func, model, params, warm))
     if isinstance(X, FrameHandoff):
         X.released()
     if not classes_anyway:
@@ -133,6 +135,31 @@ def run_round(
     rng = np.random.default_rng(random_state)
     selection = _check_result(as_selection(func(context, budget, rng, **options)), context, budget, name)
     return Round(selection, name, context, table)
+
+
+def _matrix_dtype(func: Callable[..., Any], model: Any, params: dict[str, Any] | None, warm: Any) -> Any:
+    """float32 when the round's matrix is read only by the default model and it computes in float32
+    (its default): the strategy reads ``X`` through the model (``x_through_model``), which casts it
+    to float32 anyway, so the picks and the report keep their bits and the matrix takes half the
+    memory.  None (float64) otherwise: a caller's model, a float64 model, or a strategy that reads
+    the features itself (and the cold-start rule, decided in ``prepare_table``)."""
+    if model is not None or not x_through_model(func):
+        return None
+    import inspect
+
+    from ._mlp import MLPClassifier
+
+    dtypes = [(params or {}).get("dtype", inspect.signature(MLPClassifier).parameters["dtype"].default)]
+    if warm is not None:
+        dtypes.append(getattr(warm.model, "dtype", None))
+    return np.float32 if all(_is_float32(d) for d in dtypes) else None
+
+
+def _is_float32(dtype: Any) -> bool:
+    try:
+        return dtype is not None and np.dtype(dtype) == np.float32
+    except TypeError:  # not a dtype: the model's own check names it later
+        return False
 
 
 def check_round_arguments(

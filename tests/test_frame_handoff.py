@@ -75,7 +75,7 @@ def test_select_frees_the_table_before_the_model(tmp_path: Path, monkeypatch, su
         tracemalloc.stop()
     assert code == 0
     (traced, matrix_bytes), = seen
-    assert matrix_bytes == table_bytes
+    assert matrix_bytes == table_bytes // 2  # float32: only the default float32 model reads it (margin)
     # the matrix and small things (labels, row numbers): the table's numbers are gone
     assert traced < matrix_bytes + table_bytes // 2, (traced, matrix_bytes)
 

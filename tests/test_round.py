@@ -74,7 +74,8 @@ def test_a_round_is_a_frozen_value_with_its_model_and_preprocessing():
     pd.testing.assert_frame_equal(done.report(), dami_np.select(X, y, 5, strategy="margin", random_state=3))
     assert list(done.classes) == ["no", "yes"]
     matrix = done.preprocessor.transform(X)
-    np.testing.assert_array_equal(done.context.X, matrix)
+    assert done.context.X.dtype == np.float32  # margin reads X only through the default float32 model
+    np.testing.assert_array_equal(done.context.X, matrix.astype(np.float32))
     # the round's model is the one the report describes: its probabilities of the picks
     proba = done.model.predict_proba(matrix[done.positions]).max(axis=1)
     np.testing.assert_allclose(done.report()["probability"].to_numpy(), proba, rtol=1e-6)

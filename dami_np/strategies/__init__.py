@@ -45,7 +45,7 @@ from __future__ import annotations
 from ._badge import badge, badge_select, gradient_factors
 from ._boundary import (DEFAULT_CANDIDATE_MULTIPLE, boundary, boundary_distances, check_candidate_multiple, dami_boundary,
                         dami_margin, filter_size)
-from ._base import Strategy, available, get, needs_model, option_names, register
+from ._base import Strategy, available, get, needs_model, option_names, register, x_through_model
 from ._cold_start import cold_start
 from ._context import QueryContext, make_context
 from ._dami import (DEFAULT_MEMORY_BUDGET, MEMORY_FRACTION, dami, dami_nobias, dami_predicted, dami_select,
@@ -64,7 +64,7 @@ from ._uncertainty import entropy, least_confidence, lowest_first, margin, margi
 
 
 __all__ = [
-    "Strategy", "Selection", "as_selection", "QueryContext", "register", "get", "available", "needs_model", "option_names", "make_context",
+    "Strategy", "Selection", "as_selection", "QueryContext", "register", "get", "available", "needs_model", "x_through_model", "option_names", "make_context",
     "random", "least_confidence", "margin", "entropy", "coreset", "kcenter_input", "badge",
     "dami", "dami_nobias", "dami_predicted", "cold_start",
     "boundary", "dami_margin", "dami_boundary", "boundary_distances",

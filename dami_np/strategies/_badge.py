@@ -85,7 +85,7 @@ def badge_select(u: np.ndarray, h: np.ndarray, budget: int, rng: np.random.Gener
     )
 
 
-@register("badge")
+@register("badge", x_through_model=True)
 def badge(context: QueryContext, budget: int, rng: np.random.Generator) -> np.ndarray:
     """BADGE picks: diverse rows with large, different last-layer gradients (uses ``rng``)."""
     u, h = gradient_factors(context)

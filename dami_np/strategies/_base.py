@@ -26,7 +26,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ._context import QueryContext
 
-__all__ = ["Strategy", "register", "get", "available", "option_names", "needs_model"]
+__all__ = ["Strategy", "register", "get", "available", "option_names", "needs_model", "x_through_model"]
 
 
 @runtime_checkable
@@ -44,11 +44,15 @@ _REGISTRY: dict[str, Callable[..., np.ndarray]] = {}
 _POSITIONAL = 3  # context, budget, rng
 
 
-def register(name: str, *, needs_model: bool = True, replace: bool = False) -> Callable[[F], F]:
+def register(name: str, *, needs_model: bool = True, replace: bool = False,
+             x_through_model: bool = False) -> Callable[[F], F]:
     """Decorator: make ``func`` available to ``query(..., strategy=name)``.
 
     ``needs_model`` marks strategies that read ``context.model``; with fewer than two labeled
     classes (and no fitted model given) ``query`` answers for them with the cold-start rule.
+    ``x_through_model`` marks strategies that read ``context.X`` only through the model (which
+    casts it to its own dtype first): the round may then give ``X`` in the model's dtype
+    (float32 for the default model: half the memory, the same bits).
     Registering a taken name raises ``ValueError`` unless ``replace=True``.
     """
     if not isinstance(name, str) or not name:
@@ -59,6 +63,7 @@ def register(name: str, *, needs_model: bool = True, replace: bool = False) -> C
             raise ValueError(f"strategy {name!r} is already registered; pass replace=True to override it")
         _check_signature(func, name)
         func.needs_model = needs_model  # type: ignore[attr-defined]
+        func.x_through_model = x_through_model  # type: ignore[attr-defined]
         func.strategy_name = name  # type: ignore[attr-defined]
         _REGISTRY[name] = func
         return func
@@ -82,6 +87,11 @@ def available() -> list[str]:
 def needs_model(strategy: Callable[..., np.ndarray]) -> bool:
     """Whether ``strategy`` reads the model (unregistered callables are assumed to)."""
     return bool(getattr(strategy, "needs_model", True))
+
+
+def x_through_model(strategy: Callable[..., np.ndarray]) -> bool:
+    """True when ``strategy`` reads ``context.X`` only through the model (see ``register``)."""
+    return bool(getattr(strategy, "x_through_model", False))
 
 
 def option_names(strategy: Callable[..., np.ndarray]) -> list[str] | None:

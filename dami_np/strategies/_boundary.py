@@ -111,7 +111,7 @@ def boundary(context: QueryContext, budget: int, rng: np.random.Generator) -> Se
     return Selection(rows, scores=dist, score_name="boundary_distance")
 
 
-@register("dami_margin")
+@register("dami_margin", x_through_model=True)
 def dami_margin(
     context: QueryContext, budget: int, rng: np.random.Generator, *,
     candidate_multiple: float = DEFAULT_CANDIDATE_MULTIPLE, bias: bool = True,

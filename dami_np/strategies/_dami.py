@@ -71,7 +71,7 @@ def memory_budget_bytes(memory_budget: object) -> int:
     return int(memory_budget)
 
 
-@register("dami")
+@register("dami", x_through_model=True)
 def dami(
     context: QueryContext,
     budget: int,
@@ -209,14 +209,14 @@ class _Stage:
         self.clock.inner += seconds
 
 
-@register("dami_nobias")
+@register("dami_nobias", x_through_model=True)
 def dami_nobias(context: QueryContext, budget: int, rng: np.random.Generator, *, rows: str = "all",
                 normalize: bool = False, memory_budget: int | None = None) -> Selection:
     """``dami`` with ``bias=False``: W(x) only (named variant for comparisons)."""
     return dami(context, budget, rng, bias=False, rows=rows, normalize=normalize, memory_budget=memory_budget)
 
 
-@register("dami_predicted")
+@register("dami_predicted", x_through_model=True)
 def dami_predicted(context: QueryContext, budget: int, rng: np.random.Generator, *, bias: bool = True,
                    normalize: bool = False, memory_budget: int | None = None) -> Selection:
     """``dami`` with ``rows="predicted"``: only the predicted class's local model (named variant)."""

@@ -52,7 +52,7 @@ def weighted_kmeanspp(
     return kmeanspp_seeds(sq, sq_dists_to, budget, rng)
 
 
-@register("dami_weighted")
+@register("dami_weighted", x_through_model=True)
 def dami_weighted(
     context: QueryContext, budget: int, rng: np.random.Generator, *, bias: bool = True, rows: str = "all",
     normalize: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET,

@@ -36,7 +36,7 @@ def kcenter_input(context: QueryContext, budget: int, rng: np.random.Generator) 
     return kcenter_over(context, context.X, budget, "preprocessed inputs")
 
 
-@register("coreset")
+@register("coreset", x_through_model=True)
 def coreset(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """K-Center on the last hidden layer's activations (the inputs for a model without hidden layers)."""
     rows = context.considered

@@ -132,7 +132,7 @@ def kmedoids(
     return np.asarray(medoids, dtype=np.int64)
 
 
-@register("dami_kmedoids")
+@register("dami_kmedoids", x_through_model=True)
 def dami_kmedoids(
     context: QueryContext, budget: int, rng: np.random.Generator, *, bias: bool = True, rows: str = "all",
     normalize: bool = False, max_iter: int = 50, max_candidates: int = 2000,

@@ -71,21 +71,21 @@ def lowest_first(context: QueryContext, key: np.ndarray, count: int) -> tuple[np
     return context.candidates[order], np.asarray(key, dtype=np.float64)[order]
 
 
-@register("least_confidence")
+@register("least_confidence", x_through_model=True)
 def least_confidence(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """Rows whose most likely class has the lowest probability (score: that probability)."""
     rows, confidence = lowest_first(context, uncertainty_keys(unlabeled_proba(context), "least_confidence"), budget)
     return Selection(rows, scores=confidence, score_name="confidence")
 
 
-@register("margin")
+@register("margin", x_through_model=True)
 def margin(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """Rows with the smallest gap between the two most likely classes (score: the margin)."""
     rows, gap = lowest_first(context, uncertainty_keys(unlabeled_proba(context), "margin"), budget)
     return Selection(rows, scores=gap, score_name="margin")
 
 
-@register("entropy")
+@register("entropy", x_through_model=True)
 def entropy(context: QueryContext, budget: int, rng: np.random.Generator) -> Selection:
     """Rows with the highest entropy of the predicted class distribution (score: the entropy)."""
     rows, neg_entropy = lowest_first(context, uncertainty_keys(unlabeled_proba(context), "entropy"), budget)
