@@ -33,6 +33,7 @@ import pandas as pd
 
 from .._out_of_memory import is_out_of_memory, step
 from .._timings import stage
+from ._allocator import large_blocks_mapped
 from ._console import note, warn
 from ._errors import CliError, first_line
 from ._formats import COMPRESSED, COMPRESSED_SUFFIX, JSON_SUFFIXES, OPENERS, PARQUET_SUFFIXES
@@ -281,7 +282,7 @@ def _read_parquet(source: _Input) -> pd.DataFrame:
         raise CliError(f"{source.source}: is a Parquet file; reading Parquet needs pyarrow: "
                        "pip install 'dami-np[parquet]'") from None
     try:
-        with _system_memory_pool(pyarrow):
+        with _system_memory_pool(pyarrow), large_blocks_mapped():
             frame = pd.read_parquet(source.pandas_source(), **_LEAN_PARQUET)
     except (OSError, ValueError) as error:
         _reraise_out_of_memory(error)
