@@ -191,14 +191,15 @@ def identifier_warnings(frame: pd.DataFrame, features: Sequence[str], source: st
     n = len(frame)
     for name in features:
         column = frame[name]
-        present = column.dropna()
-        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        text_like = column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+        present = column.dropna() if text_like else column
+        if text_like:
             _decorated_number_warning(present.astype(str).str.strip(), name, source)
-        if not identifiers or len(present) != n or n < 20:
+        if not identifiers or n < 20:
             continue
         if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-            values = present.to_numpy(dtype=np.float64)
-            if not (np.isfinite(values).all() and (values == np.round(values)).all()):
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            if not _whole_numbers(values):  # a missing value (NaN) is not whole: not an identifier
                 continue
             if np.unique(values).size != n:
                 continue
@@ -208,13 +209,26 @@ def identifier_warnings(frame: pd.DataFrame, features: Sequence[str], source: st
                 what = "the row numbers" if row_numbers else "a different whole number in every row"
                 warn(f"{source}: column {name!r} holds {what}, like an identifier, and is used as a feature; "
                      f"if it is one, pass --id {_quote_arg(name)} or --exclude {_quote_arg(name)}")
-        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        elif text_like and len(present) == n:
             text = present.astype(str).str.strip()
             distinct = text.nunique()
             if distinct == n and distinct <= 100 and pd.to_numeric(text, errors="coerce").isna().all():
                 warn(f"{source}: column {name!r} has a different text in every row, like an identifier, and is "
                      f"used as a feature (it only adds noise); pass --id {_quote_arg(name)} or "
                      f"--exclude {_quote_arg(name)}")
+
+
+_SAMPLE = 1000
+
+
+def _whole_numbers(values: np.ndarray) -> bool:
+    """Every value finite and whole: decided on the first rows when they already say no (a column of
+    measurements, the common case, costs nothing), else confirmed on all of them."""
+    for part in (values[:_SAMPLE], values):
+        with np.errstate(invalid="ignore"):
+            if not (np.isfinite(part).all() and (part == np.round(part)).all()):
+                return False
+    return True
 
 
 _DECORATED = re.compile(r"[-+(]?\s*[$€£¥]?\s*[-+]?(?:\d{1,3}(?:[,' ]\d{3})+|\d+)(?:[.,]\d+)?\s*[%$€£¥]?\)?")
