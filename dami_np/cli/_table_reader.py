@@ -35,6 +35,7 @@ from .._out_of_memory import is_out_of_memory, step
 from .._timings import stage
 from ._allocator import large_blocks_mapped
 from ._console import note, warn
+from ._csv_chunks import CHUNKED_MIN_BYTES, read_csv_chunked
 from ._errors import CliError, first_line
 from ._formats import COMPRESSED, COMPRESSED_SUFFIX, JSON_SUFFIXES, OPENERS, PARQUET_SUFFIXES
 
@@ -340,13 +341,13 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
     text = set(text_columns)
     na = {name: ([""] + user_na if name in text else _DEFAULT_NA + user_na) for name in names}
     dtypes = {name: str for name in names if name in text}
+    options: dict[str, Any] = dict(
+        sep=sep, header=0, skiprows=skip, names=names, index_col=False, dtype=dtypes,
+        keep_default_na=False, na_values=na, skipinitialspace=True, skip_blank_lines=False,
+        compression=compression, encoding=encoding, decimal=decimal, encoding_errors="strict",
+    )
     try:
-        frame = pd.read_csv(
-            source.pandas_source(), sep=sep, header=0, skiprows=skip, names=names, index_col=False, dtype=dtypes,
-            keep_default_na=False, na_values=na, skipinitialspace=True, skip_blank_lines=False,
-            compression=compression, encoding=encoding, decimal=decimal,
-            encoding_errors="strict",
-        )
+        frame = _csv_frame(source, options)
     except UnicodeDecodeError as error:
         raise CliError(_decode_message(source.source, error, encoding)) from None
     except pd.errors.ParserError as error:
@@ -361,6 +362,17 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
                                                 skipinitialspace=True, skip_blank_lines=False,
                                                 compression=compression, encoding=encoding))
     return frame
+
+
+def _csv_frame(source: _Input, options: dict[str, Any], chunk_rows: int | None = None) -> pd.DataFrame:
+    """``pd.read_csv`` with ``options``: a large input in row chunks (about half the memory, the same
+    frame), anything the chunked read cannot vouch for the plain way (its values, warnings, errors)."""
+    size = _input_size(source)
+    if chunk_rows is not None or (size is not None and size >= CHUNKED_MIN_BYTES):
+        frame = read_csv_chunked(source.pandas_source(), options, chunk_rows=chunk_rows)
+        if frame is not None:
+            return frame
+    return pd.read_csv(source.pandas_source(), **options)
 
 
 def _warn_short_last_line(source: _Input, compression: str | None, encoding: str, sep: str, n_fields: int) -> None:
