@@ -13,7 +13,9 @@ mask multiply and a ``(m*C, h) @ (h, h')`` GEMM.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -47,29 +49,59 @@ def one_blas_thread() -> Any:
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
-def by_row_blocks(compute: Callable[[np.ndarray], np.ndarray], X: np.ndarray, rows: int) -> np.ndarray:
+_IN_BLOCKS = threading.local()  # .active: this thread runs inside by_row_blocks (BLAS already on one thread)
+
+
+def by_row_blocks(compute: Callable[[np.ndarray], np.ndarray], X: np.ndarray, rows: int,
+                  out: np.ndarray | None = None) -> np.ndarray:
     """``compute`` on consecutive blocks of ``rows`` rows of ``X`` (the grid starts at row 0), stacked.
 
     Each block's BLAS runs on one thread (``one_blas_thread``) and the blocks are spread over the
-    cores, so a row's result depends on the block grid only, never on the thread count.
+    cores, so a row's result depends on the block grid only, never on the thread count.  With
+    ``out`` (one row per row of ``X``) each block's result is stored there (cast to ``out``'s dtype)
+    and ``out`` is returned: no stacked copy.
     """
     n = X.shape[0]
-    starts = range(0, n, max(1, int(rows)))
-    with one_blas_thread():
+    rows = max(1, int(rows))
+    starts = range(0, n, rows)
+
+    def block(a: int) -> np.ndarray | None:
+        part = _inside_blocks(compute, X[a : a + rows])
+        if out is None:
+            return part
+        out[a : a + rows] = part
+        return None
+
+    nested = getattr(_IN_BLOCKS, "active", False)  # a block of an outer call: its limit holds (and is not
+    with contextlib.nullcontext() if nested else one_blas_thread():  # set again from each worker thread)
         if n <= rows:
-            return compute(X)
+            whole = _inside_blocks(compute, X)
+            if out is None:
+                return whole
+            out[...] = whole
+            return out
         workers = min(len(starts), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
         parts = None
         if workers > 1:
             try:
                 with ThreadPoolExecutor(workers) as pool:
-                    parts = list(pool.map(lambda a: compute(X[a : a + rows]), starts))
+                    parts = list(pool.map(block, starts))
             except RuntimeError as error:  # no thread to be had (e.g. under ulimit -v): the same blocks in turn
                 if "can't start new thread" not in str(error):
                     raise
         if parts is None:
-            parts = [compute(X[a : a + rows]) for a in starts]
-    return np.concatenate(parts, axis=0)
+            parts = [block(a) for a in starts]
+    return out if out is not None else np.concatenate(parts, axis=0)
+
+
+def _inside_blocks(compute: Callable[[np.ndarray], np.ndarray], X: np.ndarray) -> np.ndarray:
+    """``compute(X)`` marked as running inside ``by_row_blocks`` on this thread."""
+    outer = getattr(_IN_BLOCKS, "active", False)
+    _IN_BLOCKS.active = True
+    try:
+        return compute(X)
+    finally:
+        _IN_BLOCKS.active = outer
 
 
 def hidden_chunks(

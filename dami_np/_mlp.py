@@ -502,6 +502,25 @@ class MLPClassifier:
         """Class probabilities (n, C), columns ordered like ``classes_`` (softmax of ``logits``)."""
         return softmax_inplace(self.logits(X))
 
+    def _proba_of_rows(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """float64 ``predict_proba(X[rows])`` of a float32/float64 array, bit for bit, on every core.
+
+        The rows are cut on the grid of one call (blocks of ``_forward_rows()`` rows); each block is
+        gathered straight into the model's dtype (no copy of it in ``X``'s dtype) and predicted on
+        its own, the blocks spread over the cores by ``by_row_blocks``.  A block that fails is
+        predicted again from ``X[rows]`` as given, so a bad value gets today's message.
+        """
+
+        def block(part: np.ndarray) -> np.ndarray:
+            try:
+                return self.predict_proba(_gathered(X, part, self._dtype))
+            except ValueError:
+                return self.predict_proba(X[part])
+
+        self._check_fitted()
+        out = np.empty((rows.shape[0], len(self.classes_)), dtype=np.float64)
+        return _ll.by_row_blocks(block, rows, self._forward_rows(), out=out)
+
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of ``predict_proba``, computed stably from the logits."""
         Z = self.logits(X)
@@ -631,3 +650,22 @@ def _fold_scale(W0: np.ndarray, scale: np.ndarray, names: Any) -> None:
             f"X {column_label(j, names)} is scaled too far from 1 (internal scale 2**{int(np.log2(scale[j]))}) for "
             f"the trained {W0.dtype} weights to be expressed in your units; rescale that column"
         )
+
+
+_GATHER_ROWS = 8192  # rows per piece of _gathered: its copy in X's dtype stays in the cache
+
+
+def _gathered(X: np.ndarray, rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``X[rows]`` as a C-contiguous ``dtype`` array: gathered and cast piece by piece (the values
+    ``cast_checked`` gives, without a copy of every row in ``X``'s dtype), a run of consecutive
+    rows copied as one slice."""
+    A = np.empty((rows.shape[0], X.shape[1]), dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # a value that overflows dtype is reported by the caller
+        for start in range(0, rows.shape[0], _GATHER_ROWS):
+            piece = rows[start : start + _GATHER_ROWS]
+            first = int(piece[0])
+            if first >= 0 and int(piece[-1]) - first == piece.shape[0] - 1 and bool((np.diff(piece) == 1).all()):
+                A[start : start + piece.shape[0]] = X[first : first + piece.shape[0]]
+            else:
+                A[start : start + piece.shape[0]] = X[piece]
+    return A

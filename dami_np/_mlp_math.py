@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["ParamLayout", "Workspace", "Adam", "glorot_init", "forward_logits", "softmax_inplace"]
+__all__ = ["ParamLayout", "Workspace", "Adam", "glorot_init", "forward_logits", "softmax_inplace", "row_max"]
 
 
 class ParamLayout:
@@ -81,10 +81,26 @@ def forward_logits(X: np.ndarray, coefs: list[np.ndarray], intercepts: list[np.n
 
 def softmax_inplace(Z: np.ndarray) -> np.ndarray:
     """Row-wise softmax of ``Z``, overwriting it."""
-    Z -= Z.max(axis=1, keepdims=True)
+    Z -= row_max(Z)[:, None]
     np.exp(Z, out=Z)
     Z /= Z.sum(axis=1, keepdims=True)
     return Z
+
+
+_FEW_COLUMNS = 32  # up to this many columns row_max runs over the columns
+
+
+def row_max(Z: np.ndarray) -> np.ndarray:
+    """``Z.max(axis=1)`` of a 2-D array: the same values, a maximum being exact in any order (only a
+    row whose largest values are +0.0 and -0.0 may get the other zero, which ``x - max`` and a softmax
+    do not see).  With a few columns, one ``np.maximum`` per column: several times faster than a
+    reduction along rows of a few elements each."""
+    if Z.shape[1] > _FEW_COLUMNS or Z.shape[1] == 0:
+        return Z.max(axis=1)
+    top = Z[:, 0].copy()
+    for j in range(1, Z.shape[1]):
+        np.maximum(top, Z[:, j], out=top)
+    return top
 
 
 class Workspace:
