@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ._column_stats import NumericStats, numeric_stats
+from .kernels import standardize_columns
 
 __all__ = ["TabularPreprocessor", "UnusableColumnsError", "ColumnIssue", "ColumnWarning"]
 
@@ -392,29 +393,16 @@ def _numeric_spec(name: str, kind: str, date_format: str | None, stats: NumericS
             "scale": stats.scale, "indicator": has_missing, "features": features, "date_format": date_format}
 
 
-def _standardize_into(out: np.ndarray, numeric: list[tuple[int, dict[str, Any], np.ndarray, np.ndarray | None]],
-                      block: int = 8192) -> bool:
+def _standardize_into(out: np.ndarray, numeric: list[tuple[int, dict[str, Any], np.ndarray, np.ndarray | None]]) -> bool:
     """Write each numeric column's ``(filled / shift - mean) / scale`` (and missing indicator) into its
-    output column of ``out``, a block of rows at a time (the block stays in cache while every column
-    is written); False when some result is not finite."""
-    n = out.shape[0]
-    scratch = np.empty(min(n, block))
-    finite = True
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        scaled = scratch[: stop - start]
-        for at, spec, values, missing in numeric:
-            filled = values[start:stop] if missing is None else np.where(missing[start:stop], spec["median"],
-                                                                          values[start:stop])
-            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-                np.divide(filled, spec["shift"], out=scaled)
-                scaled -= spec["mean"]
-                scaled /= spec["scale"]
-            out[start:stop, at] = scaled
-            if spec["indicator"]:
-                out[start:stop, at + 1] = 0.0 if missing is None else missing[start:stop]
-        finite = finite and bool(np.isfinite(out[start:stop]).all())
-    return finite
+    output column of ``out`` (float64 or float32: computed in float64, stored rounded once), in parallel
+    row blocks (``kernels.standardize_columns``); False when some stored value is not finite."""
+    return standardize_columns(
+        out, [values for _, _, values, _ in numeric], [missing for _, _, _, missing in numeric],
+        [at for at, _, _, _ in numeric],
+        np.array([[spec["median"], spec["shift"], spec["mean"], spec["scale"]] for _, spec, _, _ in numeric],
+                 dtype=np.float64).reshape(len(numeric), 4),
+        [bool(spec["indicator"]) for _, spec, _, _ in numeric])
 
 
 def _parse_numbers(values: pd.Series) -> np.ndarray:

@@ -11,6 +11,8 @@ Public API:
 - :func:`exact_sum_units` / :func:`exact_sum_and_keys` / :func:`scan_column`: exact, order-free
   sums of float64 values (whole numbers of ``2**-UNIT_EXPONENT``), and the scans a median is
   selected with (:func:`float_keys`: int64 keys in float order).
+- :func:`standardize_columns`: numeric columns standardized into their columns of a float64
+  or float32 matrix (missing values filled, indicators), in parallel row blocks.
 - :func:`set_num_threads` / :func:`get_num_threads`; :data:`NUMBA_ENABLED`.
 - :func:`set_compile_notice`: one stderr line when kernels really compile.
 
@@ -41,6 +43,7 @@ from ._exact_sum import (
 )
 from ._kcenter import METHODS, kcenter_greedy
 from ._kcenter_rules import fill_zero_distance
+from ._standardize import standardize_columns
 from ._numba_policy import (
     NUMBA_ENABLED,
     NumbaCacheWarning,
@@ -67,4 +70,5 @@ __all__ = [
     "keys_to_floats",
     "UNIT_EXPONENT",
     "TOP_BUCKETS",
+    "standardize_columns",
 ]

@@ -16,6 +16,12 @@ Keys (:func:`float_keys`): int64 keys in the order of the floats (``-0.0`` just 
 :func:`scan_column` counts the keys' top 16 bits, so a median is found by selection among
 the values of one or two top buckets instead of sorting the column.
 
+The Numba kernels split a column into row pieces, one per thread (``prange``), each with bins,
+a histogram and a keys buffer of its own; the pieces' integers are added and their keys joined
+in piece order (row order) afterwards, so the thread count changes no result. Inputs reach the
+kernels as read-only contiguous float64 views (:func:`kernel_input`): one compiled signature
+per kernel to load from the cache, whatever array the caller has.
+
 The Numba kernels and their NumPy twins give the same bins, counts and keys.
 """
 
@@ -26,7 +32,7 @@ import math
 import numpy as np
 
 from . import _numba_policy as _policy
-from ._numba_policy import kernel
+from ._numba_policy import inline, kernel, prange
 
 __all__ = ["UNIT_EXPONENT", "TOP_BUCKETS", "exact_sum_units", "exact_sum_and_keys", "scan_column",
            "float_keys", "keys_to_floats"]
@@ -38,67 +44,102 @@ _LOW_BITS = 26
 _SIGN_FREE = 0x7FFFFFFFFFFFFFFF
 _TWIN_BLOCK = 1 << 24  # values per bincount: 2**24 * 2**27 < 2**53, float64 sums stay exact
 _KERNEL_MIN = 1 << 14  # below this many values the NumPy twin is as fast as a kernel call
+_PIECE_MIN = 1 << 16  # values per parallel piece at least (each piece has its own bins)
+_BLOCK = 1 << 12  # values per block of the sum kernel (its keys' loop, then its sums' loop)
 
 
-@kernel()
-def _sum_kernel(values, divisor, center, square, hi, lo, top_lo, top_hi, keys):  # pragma: no cover - compiled
-    bits = values.view(np.int64)
-    scratch = np.empty(1, np.float64)
-    scratch_bits = scratch.view(np.int64)
-    found = 0
-    infinite = 0
-    for i in range(values.shape[0]):
-        x = values[i]
-        if x != x:  # NaN: a missing value
-            continue
-        b = bits[i]
-        key = b ^ ((b >> 63) & _SIGN_FREE)
-        top = key >> 48
-        if top_lo <= top and top <= top_hi:
-            if found < keys.shape[0]:
-                keys[found] = key
-            found += 1
-        y = x / divisor
-        if square:
-            y = y - center
-            y = y * y
-        scratch[0] = y
-        b = scratch_bits[0]
-        e = (b >> 52) & 0x7FF
-        if e == 0x7FF:  # an infinite or NaN result: no exact sum
-            infinite += 1
-            continue
-        m = b & 0xFFFFFFFFFFFFF
-        if e:
-            m |= 0x10000000000000
-        else:
-            e = 1
-        if b < 0:
-            m = -m
-        hi[e] += m >> _LOW_BITS
-        lo[e] += m & ((1 << _LOW_BITS) - 1)
-    return found, infinite
+@inline
+def _piece(p, pieces, n):  # pragma: no cover - compiled
+    return p * n // pieces, (p + 1) * n // pieces
 
 
-@kernel()
-def _scan_kernel(values, hist):  # pragma: no cover - compiled
-    bits = values.view(np.int64)
-    count = 0
-    low = np.inf
-    high = -np.inf
-    for i in range(values.shape[0]):
-        x = values[i]
-        if x != x:
-            continue
-        count += 1
-        if x < low:
-            low = x
-        if x > high:
-            high = x
-        b = bits[i]
-        key = b ^ ((b >> 63) & _SIGN_FREE)
-        hist[(key >> 48) + 32768] += 1
-    return count, low, high
+@kernel(parallel=True)
+def _sum_kernel(values, divisor, center, square, top_lo, top_hi, bins, found, infinite, keys):  # pragma: no cover
+    pieces = bins.shape[0]
+    capacity = keys.shape[1]
+    for p in prange(pieces):
+        start, stop = _piece(p, pieces, values.shape[0])
+        got = 0
+        bad = 0
+        for block in range(start, stop, _BLOCK):
+            end = min(stop, block + _BLOCK)
+            if top_lo <= top_hi:  # the keys first, in a loop of their own (the sums' loop runs faster alone)
+                for i in range(block, end):
+                    x = values[i]
+                    if x != x:  # NaN: a missing value
+                        continue
+                    b = np.float64(x).view(np.int64)
+                    key = b ^ ((b >> 63) & _SIGN_FREE)
+                    top = key >> 48
+                    if top_lo <= top and top <= top_hi:
+                        if got < capacity:
+                            keys[p, got] = key
+                        got += 1
+            for i in range(block, end):
+                x = values[i]
+                if x != x:
+                    continue
+                y = x / divisor
+                if square:
+                    y = y - center
+                    y = y * y
+                b = np.float64(y).view(np.int64)
+                e = (b >> 52) & 0x7FF
+                if e == 0x7FF:  # an infinite or NaN result: no exact sum
+                    bad += 1
+                    continue
+                m = b & 0xFFFFFFFFFFFFF
+                if e:
+                    m |= 0x10000000000000
+                else:
+                    e = 1
+                if b < 0:
+                    m = -m
+                bins[p, e, 0] += m >> _LOW_BITS
+                bins[p, e, 1] += m & ((1 << _LOW_BITS) - 1)
+        found[p] = got
+        infinite[p] = bad
+
+
+@kernel(parallel=True)
+def _scan_kernel(values, hist, counts, lows, highs):  # pragma: no cover - compiled
+    pieces = hist.shape[0]
+    for p in prange(pieces):
+        start, stop = _piece(p, pieces, values.shape[0])
+        count = 0
+        low = np.inf
+        high = -np.inf
+        for i in range(start, stop):
+            x = values[i]
+            if x != x:
+                continue
+            count += 1
+            if x < low:
+                low = x
+            if x > high:
+                high = x
+            b = np.float64(x).view(np.int64)
+            key = b ^ ((b >> 63) & _SIGN_FREE)
+            hist[p, (key >> 48) + 32768] += 1
+        counts[p] = count
+        lows[p] = low
+        highs[p] = high
+
+
+def kernel_input(values: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """``values`` as a read-only C-contiguous view of ``dtype`` (a copy only if strided or of another
+    dtype): every caller's array then has the one type a kernel is compiled (and cached) for."""
+    values = np.ascontiguousarray(values, dtype=dtype)
+    if values.flags.writeable:
+        values = values.view()
+        values.flags.writeable = False
+    return values
+
+
+def _pieces(n: int) -> int:
+    """How many row ranges a kernel call splits ``n`` values into (one per thread, none tiny); the
+    results are integers added in any order, so they never depend on it."""
+    return max(1, min(_policy.get_num_threads(), n // _PIECE_MIN))
 
 
 def float_keys(values: np.ndarray) -> np.ndarray:
@@ -118,9 +159,16 @@ def scan_column(values: np.ndarray) -> tuple[int, float, float, np.ndarray]:
     the values whose key's top 16 bits are ``t - 32768`` (``(0, inf, -inf, zeros)`` if none)."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if _policy.NUMBA_ENABLED and values.shape[0] >= _KERNEL_MIN:
-        hist = np.zeros(TOP_BUCKETS, dtype=np.int64)
-        count, low, high = _scan_kernel(values, hist)
-        return int(count), float(low), float(high), hist
+        pieces = _pieces(values.shape[0])
+        hist = np.zeros((pieces, TOP_BUCKETS), dtype=np.int64)
+        counts = np.zeros(pieces, dtype=np.int64)
+        lows, highs = np.empty(pieces), np.empty(pieces)
+        _scan_kernel(kernel_input(values), hist, counts, lows, highs)
+        low, high = lows[0], highs[0]
+        for p in range(1, pieces):  # the first of equal extremes, as one pass in row order keeps (-0.0, 0.0)
+            low = lows[p] if lows[p] < low else low
+            high = highs[p] if highs[p] > high else high
+        return int(counts.sum()), float(low), float(high), hist[0] if pieces == 1 else hist.sum(axis=0)
     present = values[~np.isnan(values)]
     hist = np.bincount((float_keys(present) >> 48) + 32768, minlength=TOP_BUCKETS).astype(np.int64)
     if present.size == 0:
@@ -145,13 +193,12 @@ def exact_sum_units(values: np.ndarray, divisor: float = 1.0, center: float = 0.
 def _sum(values: np.ndarray, divisor: float, center: float, square: bool, top_lo: int, top_hi: int,
          count: int) -> tuple[int, np.ndarray]:
     values = np.ascontiguousarray(values, dtype=np.float64)
-    hi = np.zeros(_N_BINS, dtype=np.int64)
-    lo = np.zeros(_N_BINS, dtype=np.int64)
-    keys = np.empty(count, dtype=np.int64)
     if _policy.NUMBA_ENABLED and values.shape[0] >= _KERNEL_MIN:
-        found, infinite = _sum_kernel(values, float(divisor), float(center), bool(square), hi, lo, int(top_lo),
-                                      int(top_hi), keys)
+        hi, lo, found, infinite, keys = _sum_pieces(values, divisor, center, square, top_lo, top_hi, count)
     else:
+        hi = np.zeros(_N_BINS, dtype=np.int64)
+        lo = np.zeros(_N_BINS, dtype=np.int64)
+        keys = np.empty(count, dtype=np.int64)
         found = infinite = 0
         for start in range(0, values.shape[0], _TWIN_BLOCK):
             x = values[start : start + _TWIN_BLOCK]
@@ -170,6 +217,22 @@ def _sum(values: np.ndarray, divisor: float, center: float, square: bool, top_lo
     for e in np.flatnonzero(hi | lo).tolist():
         total += ((int(hi[e]) << _LOW_BITS) + int(lo[e])) << (e - 1)
     return total, keys
+
+
+def _sum_pieces(values: np.ndarray, divisor: float, center: float, square: bool, top_lo: int, top_hi: int,
+                count: int) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray]:
+    """The kernel's bins summed over pieces ``(hi, lo)``, the keys found, the values not
+    finite, and the first ``count`` keys in row order (each piece fills its own row of the buffer)."""
+    pieces = _pieces(values.shape[0])
+    bins = np.zeros((pieces, _N_BINS, 2), dtype=np.int64)
+    found = np.zeros(pieces, dtype=np.int64)
+    infinite = np.zeros(pieces, dtype=np.int64)
+    buffer = np.empty((pieces, count), dtype=np.int64)  # untouched pages cost nothing
+    _sum_kernel(kernel_input(values), float(divisor), float(center), bool(square), int(top_lo), int(top_hi),
+                bins, found, infinite, buffer)
+    summed = bins.sum(axis=0)
+    keys = buffer[0] if pieces == 1 else np.concatenate([buffer[p, : found[p]] for p in range(pieces)])[:count]
+    return summed[:, 0], summed[:, 1], int(found.sum()), int(infinite.sum()), keys
 
 
 def _add_bins(x: np.ndarray, divisor: float, center: float, square: bool, hi: np.ndarray, lo: np.ndarray) -> int:

@@ -242,3 +242,44 @@ def test_the_preprocessor_fits_the_exact_mean_and_std(n):
         assert _spec_bits(spec) == [v.hex() for v in _reference(frame[spec["name"]].to_numpy())], spec["name"]
     shuffled = TabularPreprocessor().fit(frame.sample(frac=1.0, random_state=1))
     assert [_spec_bits(s) for s in shuffled._specs] == [_spec_bits(s) for s in pre._specs]
+
+
+def _kernel_results(values: np.ndarray, divisor: float) -> tuple:
+    count, low, high, top = scan_column(values)
+    key_range = cs.KeyRange.of_top(top, cs.middle_ranks(count))
+    total, keys = exact_sum_and_keys(values, divisor, *key_range.top_range, key_range.inside)
+    squares = exact_sum_units(values, divisor, 0.375, square=True)
+    return count, float(low).hex(), float(high).hex(), top.tolist(), total, keys.tolist(), squares
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_kernel_pieces_give_the_sums_keys_and_extremes_of_one_pass(kind, monkeypatch):
+    """The kernels split a column into pieces (one per thread); any number of pieces gives the
+    single pass's integers, the keys in row order, and its first min/max (signed zeros)."""
+    rng = np.random.default_rng(13)
+    values = _column(kind, 30_011, rng)
+    values[100:30_000:7] = -0.0  # equal extremes of both signs in several pieces
+    values[105:30_000:11] = 0.0
+    divisor = 2.0**-3 if kind not in ("huge", "wild") else 2.0**1000
+    monkeypatch.setattr(_exact_sum, "_pieces", lambda n: 1)
+    one = _kernel_results(values, divisor)
+    for pieces in (2, 7):
+        monkeypatch.setattr(_exact_sum, "_pieces", lambda n, pieces=pieces: pieces)
+        assert _kernel_results(values, divisor) == one
+    monkeypatch.setattr(_exact_sum, "_KERNEL_MIN", 1 << 40)  # the NumPy twin
+    twin = _kernel_results(values, divisor)
+    assert twin[0] == one[0] and twin[3:] == one[3:]
+
+
+@pytest.mark.skipif(not _exact_sum._policy.JIT_ENABLED, reason="compiled signatures exist only with the JIT")
+def test_one_compiled_signature_per_kernel_whatever_the_input_array():
+    """Read-only (a frame's column), writable, strided or int inputs all reach one compiled kernel each:
+    a fresh process loads one overload per kernel from the cache, not one per kind of array."""
+    rng = np.random.default_rng(2)
+    table = rng.normal(size=(40_000, 2))
+    frozen = table[:, 0].copy()
+    frozen.flags.writeable = False
+    for values in (frozen, table[:, 1], table[:, 0].copy(), np.arange(40_000)):
+        cs.numeric_stats(values)
+    assert len(_exact_sum._scan_kernel.signatures) == 1
+    assert len(_exact_sum._sum_kernel.signatures) == 1
