@@ -157,14 +157,23 @@ def _has_large_float(column: pd.Series) -> bool:
     return values.dtype == np.float64 and bool((np.abs(values[np.isfinite(values)]) >= 2**53).any())
 
 
-def test_late_missing_int_falls_back():
+def test_late_missing_int_reads_as_float64_like_pandas():
     """Ints in the first chunks, one missing cell late: the whole column is float64 (NaN) in the
-    plain read; a chunked read must not hand back int64 pieces glued to float64 ones."""
+    plain read (pandas casts its own int64 pieces); the chunked read casts the same way."""
     text = "a,b\n" + "".join(f"{i},{i}\n" for i in range(9)) + "9,\n"
     options = _options(["a", "b"])
-    assert _plain(text, options)["b"].dtype == np.float64
+    want = _plain(text, options)
+    assert want["b"].dtype == np.float64
+    for rows in (1, 4, 16):
+        _assert_same_frame(_chunked(text, options, rows), want)
+
+
+def test_large_ints_cast_to_float_fall_back():
+    """int64 pieces >= 2**53 that would be cast to float64 (a missing cell elsewhere): hand back."""
+    text = "a,b\n" + "".join(f"{2**53 + 1 + i},{i}\n" for i in range(4)) + ",1\n"
+    options = _options(["a", "b"])
     assert _chunked(text, options, 4) is None
-    _assert_same_frame(_chunked(text, options, 16), _plain(text, options))
+    assert _chunked(text.replace(",1\n", "5,1\n"), options, 4) is not None  # all int64: nothing cast
 
 
 @pytest.mark.parametrize("late", ["x", "", "True"])
@@ -274,13 +283,15 @@ def _read_both(path, monkeypatch, capsys, **kwargs):
      {"text_columns": ["label"]}, True),
     ("index.csv", ",x,label\n" + "".join(f"{i},{i}.5,c\n" for i in range(7)), {"text_columns": ["label"]}, True),
     ("na.csv", "x,t,label\n" + "".join(f"{'-' if i == 5 else i},NA,c\n" for i in range(7)),
-     {"text_columns": ["label"], "na_values": ["-"]}, False),
+     {"text_columns": ["label"], "na_values": ["-"]}, True),
+    ("bool_late_na.csv", "x,b,label\n" + "".join(f"{i}.5,True,c\n" for i in range(7)) + "1.5,,c\n",
+     {"text_columns": ["label"]}, False),
     ("badline.csv", "x,label\n" + "".join(f"{i},c\n" for i in range(7)) + "1,2,3\n4,c\n",
      {"text_columns": ["label"]}, False),
     ("header_only.csv", "x,label\n", {"text_columns": ["label"]}, False),
     ("cut.csv", "x,y,label\n" + "".join(f"{i},{i}.5,c\n" for i in range(7)) + "8", {"text_columns": ["label"]}, True),
     ("cut_int.csv", "x,y,label\n" + "".join(f"{i},{i},c\n" for i in range(7)) + "8", {"text_columns": ["label"]},
-     False),
+     True),
 ])
 def test_read_table_same_result_plain_and_chunked(tmp_path, monkeypatch, capsys, name, body, kwargs, chunked):
     path = tmp_path / name

@@ -10,12 +10,13 @@ freed (returned to the system) one column at a time, and the frame holds one blo
 The result is used only when it is surely the plain read's frame, value for value and dtype for
 dtype; otherwise ``None`` and the caller reads the plain way (so values, warnings and error
 messages stay exactly the plain read's):
-- every chunk of a column has the same dtype, one of float64, int64, bool and pandas' ``str``;
+- every chunk of a column has the same dtype, one of float64, int64, bool and pandas' ``str``,
+  or int64 and float64 (pandas casts the int64 pieces to float64, as here);
 - chunk boundaries fall on the plain read's own internal chunk boundaries (pandas parses
   ``low_memory`` chunks of a power of two rows and concatenates them), so a column's pieces are
   unions of the same internal pieces;
 - no float64 column holds a finite magnitude >= 2**53 (where an integer parsed as int64 then cast and
-  the same text parsed as float can differ, and pandas' parallel reader casts);
+  the same text parsed as float can differ: pandas' parallel reader splits the file elsewhere);
 - no parse error, no warning, no column left with literal NA markers (a pandas quirk), and at
   least one data row.
 """
@@ -36,6 +37,7 @@ CHUNKED_MIN_BYTES = 32 << 20
 _CHUNK_INTERNAL_CHUNKS = 4
 _EXACT_FLOAT_LIMIT = float(2**53)
 _NUMPY_DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
+_NUMBERS = (np.dtype(np.float64), np.dtype(np.int64))
 _STR_DTYPE = pd.api.types.pandas_dtype(str)
 
 
@@ -97,7 +99,7 @@ def _read_columns(source: Any, options: dict[str, Any], rows: int) -> tuple[pd.I
             del chunk
         if getattr(getattr(reader._engine, "_reader", None), "na_left_literal", False):
             return None
-    if labels is None or total == 0:
+    if labels is None or total == 0 or any(_large_integers_cast(parts) for parts in pieces):
         return None
     return labels, pieces, total
 
@@ -119,12 +121,12 @@ def _chunk_columns(chunk: pd.DataFrame) -> list[Any]:
 
 
 def _same_kind(piece: Any, previous: list[Any]) -> bool:
-    """The piece has an accepted dtype, that of the column's earlier pieces, and (float) no value
-    whose parse could depend on how the file was split."""
+    """The piece has an accepted dtype, that of the column's earlier pieces (int64 and float64 mix),
+    and (float) no value whose parse could depend on how the file was split."""
     dtype = piece.dtype
     if not (dtype in _NUMPY_DTYPES or dtype == _STR_DTYPE):
         return False
-    if previous and previous[0].dtype != dtype:
+    if previous and previous[0].dtype != dtype and not (dtype in _NUMBERS and previous[0].dtype in _NUMBERS):
         return False
     if dtype == np.float64 and len(piece):
         high, low = np.fmax.reduce(piece), np.fmin.reduce(piece)
@@ -132,6 +134,14 @@ def _same_kind(piece: Any, previous: list[Any]) -> bool:
                 (np.isfinite(piece) & (np.abs(piece) >= _EXACT_FLOAT_LIMIT)).any()):
             return False
     return True
+
+
+def _large_integers_cast(parts: list[Any]) -> bool:
+    """int64 pieces of a column that becomes float64 hold a magnitude >= 2**53 (see the float check)."""
+    if len({part.dtype for part in parts}) < 2:
+        return False
+    return any(part.dtype == np.int64 and len(part) and max(abs(int(part.max())), abs(int(part.min()))) >= 2**53
+               for part in parts)
 
 
 def _frame(labels: pd.Index, pieces: list[list[Any]], total: int) -> pd.DataFrame:
