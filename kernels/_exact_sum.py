@@ -54,7 +54,7 @@ def _piece(p, pieces, n):  # pragma: no cover - compiled
 
 
 @kernel(parallel=True)
-def _sum_kernel(values, divisor, center, square, top_lo, top_hi, bins, found, infinite, keys):  # pragma: no cover
+def _sum_kernel(values, divisor, reciprocal, center, square, top_lo, top_hi, bins, found, infinite, keys):  # pragma: no cover
     pieces = bins.shape[0]
     capacity = keys.shape[1]
     for p in prange(pieces):
@@ -79,7 +79,7 @@ def _sum_kernel(values, divisor, center, square, top_lo, top_hi, bins, found, in
                 x = values[i]
                 if x != x:
                     continue
-                y = x / divisor
+                y = x * reciprocal if reciprocal != 0.0 else x / divisor  # the same bits (exact_reciprocal)
                 if square:
                     y = y - center
                     y = y * y
@@ -134,6 +134,14 @@ def kernel_input(values: np.ndarray, dtype: type = np.float64) -> np.ndarray:
         values = values.view()
         values.flags.writeable = False
     return values
+
+
+def exact_reciprocal(divisor: float) -> float:
+    """``1 / divisor`` when ``x * (1 / divisor)`` is ``x / divisor`` for every ``x`` (a power of two
+    with an exact reciprocal: both are the exact ``x * 2**-j`` rounded once), else 0.0 (divide)."""
+    divisor = float(divisor)
+    reciprocal = 1.0 / divisor if divisor else 0.0
+    return reciprocal if math.frexp(divisor)[0] == 0.5 and reciprocal * divisor == 1.0 else 0.0
 
 
 def _pieces(n: int) -> int:
@@ -228,7 +236,8 @@ def _sum_pieces(values: np.ndarray, divisor: float, center: float, square: bool,
     found = np.zeros(pieces, dtype=np.int64)
     infinite = np.zeros(pieces, dtype=np.int64)
     buffer = np.empty((pieces, count), dtype=np.int64)  # untouched pages cost nothing
-    _sum_kernel(kernel_input(values), float(divisor), float(center), bool(square), int(top_lo), int(top_hi),
+    _sum_kernel(kernel_input(values), float(divisor), exact_reciprocal(divisor), float(center), bool(square),
+                int(top_lo), int(top_hi),
                 bins, found, infinite, buffer)
     summed = bins.sum(axis=0)
     keys = buffer[0] if pieces == 1 else np.concatenate([buffer[p, : found[p]] for p in range(pieces)])[:count]

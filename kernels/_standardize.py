@@ -2,7 +2,8 @@
 
 For each column ``c`` and row ``i``: ``filled = median[c]`` where ``masks[c][i]`` (missing),
 else ``columns[c][i]``; ``out[i, at[c]] = ((filled / shift[c]) - mean[c]) / scale[c]``, three
-IEEE float64 operations in that order (no fastmath: the bits of NumPy's element-wise ops), then
+IEEE float64 operations in that order (no fastmath: the bits of NumPy's element-wise ops; the
+division by a power-of-two shift is a multiplication by its exact reciprocal, the same bits), then
 stored in ``out``'s dtype (float32: rounded once, as ``astype`` rounds). With ``indicator[c]``,
 ``out[i, at[c] + 1]`` is 1.0 where missing, else 0.0. Returns whether every stored value is finite
 (a float32 store can overflow where the float64 value did not).
@@ -21,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from . import _numba_policy as _policy
-from ._exact_sum import kernel_input
+from ._exact_sum import exact_reciprocal, kernel_input
 from ._numba_policy import kernel, prange
 
 __all__ = ["standardize_columns", "GROUP"]
@@ -49,11 +50,12 @@ def _standardize_kernel(out, columns, masks, count, at, numbers, indicator):  # 
             shift = numbers[c, 1]
             mean = numbers[c, 2]
             scale = numbers[c, 3]
+            reciprocal = numbers[c, 4]  # 1 / shift when multiplying gives the division's bits, else 0
             for i in range(start, stop):
                 x = values[i]
                 if has_mask and mask[i]:
                     x = median
-                y = x / shift
+                y = x * reciprocal if reciprocal != 0.0 else x / shift
                 y = y - mean
                 y = y / scale
                 out[i, j] = y
@@ -76,6 +78,7 @@ def standardize_columns(out: np.ndarray, columns: Sequence[np.ndarray], masks: S
     numbers = np.asarray(numbers, dtype=np.float64).reshape(len(columns), 4)
     if not (_policy.NUMBA_ENABLED and out.shape[0] * len(columns) >= _KERNEL_MIN):
         return _standardize_numpy(out, columns, masks, at, numbers, indicator)
+    numbers = np.column_stack([numbers, [exact_reciprocal(shift) for shift in numbers[:, 1]]])
     finite = True
     no_mask = np.zeros(0, dtype=np.bool_)
     no_mask.flags.writeable = False
@@ -87,7 +90,7 @@ def standardize_columns(out: np.ndarray, columns: Sequence[np.ndarray], masks: S
         finite &= bool(_standardize_kernel(
             out, tuple(values + values[:1] * pad), tuple(missing + [no_mask] * pad), len(values),
             np.array([at[c] for c in group] + [0] * pad, dtype=np.int64),
-            np.concatenate([numbers[first : first + len(values)], np.ones((pad, 4))]),
+            np.concatenate([numbers[first : first + len(values)], np.ones((pad, 5))]),
             np.array([bool(indicator[c]) for c in group] + [False] * pad, dtype=np.bool_)))
     return finite
 

@@ -283,3 +283,16 @@ def test_one_compiled_signature_per_kernel_whatever_the_input_array():
         cs.numeric_stats(values)
     assert len(_exact_sum._scan_kernel.signatures) == 1
     assert len(_exact_sum._sum_kernel.signatures) == 1
+
+
+@pytest.mark.parametrize("divisor", [2.0**-1074, 2.0**-1022, 3.0, 0.1, 2.0**1023, 1.0])
+def test_any_divisor_gives_the_exact_sum_of_the_divided_values(divisor):
+    """Power-of-two divisors are applied as multiplications by the exact reciprocal (the same bits);
+    others (and a subnormal one, whose reciprocal overflows) are divided by."""
+    rng = np.random.default_rng(9)
+    values = rng.normal(size=20_000) * 10.0 ** rng.integers(-320, 300, size=20_000)
+    values[:4] = [5e-324, -5e-324, 2.0**-1060, -0.0]
+    with np.errstate(over="ignore"):
+        values[~(np.abs(values / divisor) < 1e300)] = divisor  # nothing overflows
+    present = values[~np.isnan(values)]
+    assert Fraction(exact_sum_units(values, divisor)) * UNIT == _fraction_sum(present / divisor)

@@ -160,3 +160,16 @@ def test_one_compiled_signature_per_output_dtype_for_any_columns(monkeypatch):
             _run(inputs, masks, at, numbers, indicator, width, 64, np.float64)
     _run(columns, masks, at, numbers, indicator, width, 64, np.float32)
     assert len(_standardize._standardize_kernel.signatures) == 2
+
+
+@pytest.mark.parametrize("shift", [2.0**-1074, 2.0**-1022, 3.0, 0.75, 2.0**1023, 1.0])
+def test_any_shift_gives_the_division_bits(path, shift):
+    """A power-of-two shift is applied as a multiplication by its reciprocal: the same bits as the
+    division; a shift without an exact reciprocal (subnormal, not a power of two) is divided by."""
+    rng = np.random.default_rng(int(shift * 0) + 4)
+    values = rng.normal(size=300) * shift * 4
+    values[:6] = [5e-324, -5e-324, 0.0, -0.0, 1e-310, 2.0**-1060]
+    numbers = np.array([[0.0, shift, 0.125, 0.75]])
+    got, _ = _run([values], [None], [0], numbers, [False], 1, 300, np.float64)
+    want, _ = _twin(300, [values], [None], [0], numbers, [False], 1, np.float64)
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
