@@ -11,7 +11,10 @@ round by round (same load):
   ``_read_csv`` builds, captured in the process); the time is that call's alone;
 - ``dami select plain`` / ``dami select chunked``: the whole command (``--label label --budget 100
   --strategy margin -q``) through ``dami_np.cli.console_main``, with the chunked read switched off
-  (size threshold raised) or left on; the read stage's wall time from ``DAMI_NP_TIMINGS=1``.
+  (size threshold raised) or left on; the read stage's wall time from ``DAMI_NP_TIMINGS=1``;
+- with ``--pyarrow``: ``pyarrow.csv.read_csv`` (all cores, ``""`` the only missing marker, ``label``
+  as text) and ``to_pandas(split_blocks, self_destruct)``, the issue's "fast reader" candidate (not
+  the same options: no per-column markers, pyarrow's own error messages).
 
 The table is ``bench/end_to_end.py``'s (``--rows`` x 50 float columns and a mostly empty
 ``label``); make it with that script first (``--data`` is the same directory).
@@ -49,6 +52,17 @@ def frame(source, options, chunk_rows=None):
 _table_reader._csv_frame = frame
 table = _table_reader.read_table(path, text_columns=["label"])
 print(f"shape={table.frame.shape}", file=sys.stderr)
+"""
+
+_PYARROW = r"""
+import sys, time
+import pyarrow as pa, pyarrow.csv as pacsv
+start = time.perf_counter()
+table = pacsv.read_csv(sys.argv[1], convert_options=pacsv.ConvertOptions(
+    null_values=[""], strings_can_be_null=True, column_types={"label": pa.string()}))
+frame = table.to_pandas(split_blocks=True, self_destruct=True)
+del table
+print(f"call_seconds={time.perf_counter() - start:.3f}", file=sys.stderr)
 """
 
 _SELECT = r"""
@@ -90,6 +104,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "dami-end-to-end")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pyarrow", action="store_true", help="also time pyarrow.csv.read_csv")
     parser.add_argument("--out", type=Path, help="append the Markdown result to this file (default: stdout)")
     args = parser.parse_args()
     table = args.data / f"table-{args.rows}.csv"
@@ -100,6 +115,7 @@ def main() -> None:
     variants = {
         "read_csv plain": (_READ, ["plain", str(table)]),
         "read_csv chunked": (_READ, ["chunked", str(table)]),
+        **({"pyarrow.csv read_csv": (_PYARROW, [str(table)])} if args.pyarrow else {}),
         "dami select plain": (_SELECT, ["plain", "select", *select]),
         "dami select chunked": (_SELECT, ["chunked", "select", *select]),
     }
@@ -119,7 +135,8 @@ def main() -> None:
         f"- load before: `{load_before}`; after: `{load_after}`",
         f"- commit {commit} (plus the working tree), pandas {_pandas_version()}; {args.repeat} rounds, variants "
         "interleaved; median (min-max)",
-        f"- command: `python bench/csv_read.py --rows {args.rows} --repeat {args.repeat}`",
+        f"- command: `python bench/csv_read.py --rows {args.rows} --repeat {args.repeat}"
+        f"{' --pyarrow' if args.pyarrow else ''}`",
         "",
         "| variant | read s (the call / read stage) | process wall s | peak RSS GiB |",
         "|---|---|---|---|",

@@ -325,3 +325,86 @@ def test_large_file_is_read_in_chunks_by_default(tmp_path, monkeypatch):
     table = _table_reader.read_table(str(path), text_columns=["label"])
     assert calls == [{"chunk_rows": None}]
     assert table.frame["x"].tolist() == [i + 0.5 for i in range(300)]
+
+
+# --- two halves at once (_csv_split): a safe cut, the same frame --------------------------------
+
+def test_whole_record_header_lines():
+    """Only a line that is one whole record lets the data start be found without parsing."""
+    from dami_np.cli._csv_split import _whole_record
+
+    record = _whole_record(",")
+    assert record.fullmatch(b'"x0","x1","label"\n') and record.fullmatch(b'a, "b,""c""" ,d\n')
+    for line in (b'a"b,c\n', b'"a"b,c\n', b'"a\n', b"a,b\r\n", b"a,b"):
+        assert not record.fullmatch(line), line
+    assert _whole_record(";").fullmatch(b"sep=;\n")
+
+
+def test_split_point_is_a_record_edge_on_a_chunk_multiple(tmp_path):
+    from dami_np.cli._csv_split import data_start, split_point
+
+    path = tmp_path / "t.csv"
+    body = "".join(f"{i},{'' if i % 7 == 0 else i}\n" for i in range(1001))
+    path.write_text('"a","b"\n' + body)
+    start = data_start(path, 1, ",")
+    assert start == len('"a","b"\n')
+    rows, offset = split_point(path, start, 8)
+    data = path.read_bytes()
+    assert rows % 8 == 0 and 300 < rows < 700 and data[start:offset].count(b"\n") == rows
+    assert data[offset:].startswith(f"{rows},".encode())
+    path.write_text('a,b\n1,"2"\n' + body)  # a quote in the first half: no safe cut known
+    assert split_point(path, data_start(path, 1, ","), 8) is None
+    path.write_text("a,b\n" + body + '1,"x\ny"\n')  # quotes in the second half only: fine
+    assert split_point(path, data_start(path, 1, ","), 8) is not None
+
+
+def _random_file_table(rng: random.Random, path, sep: str, decimal: str):
+    header, rows, text = _random_table(rng, rng.randint(20, 200), sep, decimal)
+    if rng.random() < 0.3:
+        rows.insert(len(rows) // 2, [""] * len(header))  # a blank line near the cut
+    body = _csv_text(header, rows, sep)
+    if rng.random() < 0.3:
+        body = body.replace(sep, f"{sep} ")  # skipinitialspace
+    path.write_bytes(("\ufeff" if rng.random() < 0.2 else "").encode() + body.encode())
+    return header, text
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_two_halves_same_frame_as_plain_read(tmp_path, monkeypatch, seed):
+    """Random files read as two halves at once (chunks of a few rows) give the plain read's
+    frame, or step aside; most of them are cut."""
+    from dami_np.cli import _csv_split
+
+    rng = random.Random(1000 + seed)
+    sep = rng.choice([",", ";", "\t"])
+    decimal = "," if sep == ";" else "."
+    path = tmp_path / "t.csv"
+    header, text = _random_file_table(rng, path, sep, decimal)
+    options = _options(header, sep=sep, decimal=decimal, text=text, na=("?",))
+    cuts = []
+    real = _csv_split.split_point
+    monkeypatch.setattr(_csv_chunks, "split_point", lambda *a: cuts.append(real(*a)) or cuts[-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = pd.read_csv(path, **options)
+    for rows in (2, 8):
+        got = read_csv_chunked(path, options, chunk_rows=rows, split_min_bytes=0)
+        if got is not None:
+            _assert_same_frame(got, want)
+    if not any("quoted" in name for name in header):
+        assert cuts and cuts[0] is not None
+
+
+def test_two_halves_through_read_table(tmp_path, monkeypatch):
+    """A file cut in two: read_table gives the plain read's Table (rows, notes) and the cut's
+    second half starts on a chunk edge."""
+    path = tmp_path / "t.csv"
+    path.write_text(",x,y,label\n" + "".join(f"{i},{i}.5,{'' if i == 150 else i},{'a' if i % 9 else ''}\n"
+                                             for i in range(200)) + ",,,\n")
+    want = _table_reader.read_table(str(path), text_columns=["label"])
+    monkeypatch.setattr(_table_reader, "CHUNKED_MIN_BYTES", 0)
+    monkeypatch.setattr(_table_reader, "read_csv_chunked",
+                        functools.partial(read_csv_chunked, chunk_rows=4, split_min_bytes=0))
+    got = _table_reader.read_table(str(path), text_columns=["label"])
+    _assert_same_frame(got.frame, want.frame)
+    assert np.array_equal(got.rows, want.rows) and got.notes == want.notes

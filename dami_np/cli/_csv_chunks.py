@@ -5,7 +5,10 @@ pieces' freed memory stays with the process), and for a large local file maps th
 1M x 50 numbers (0.4 GB) peak at 1.5 GB.  Here the same call with the same options reads
 ``chunksize`` rows at a time; each column is kept as 1-D pieces, then concatenated and its pieces
 freed (returned to the system) one column at a time, and the frame holds one block per column
-(as the plain read's does).  Peak: the numbers, one column, one chunk.
+(as the plain read's does).  Peak: the numbers, one column, one chunk.  A plain UTF-8 file of
+64 MB or more whose first half holds no quote character (``_csv_split``) is read as two halves at
+once, one thread each (pandas' own plain read is parallel too), the second half from a record
+edge on a chunk multiple; the halves' pieces join as one read's.
 
 The result is used only when it is surely the plain read's frame, value for value and dtype for
 dtype; otherwise ``None`` and the caller reads the plain way (so values, warnings and error
@@ -23,14 +26,22 @@ messages stay exactly the plain read's):
 
 from __future__ import annotations
 
+import codecs
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._csv_split import data_start, split_point
+
 # Inputs smaller than this are read the plain way (a fraction of a second; memory is no issue).
 CHUNKED_MIN_BYTES = 32 << 20
+# Files of this size or more are read as two halves at once (pandas' plain read is parallel too).
+SPLIT_MIN_BYTES = 64 << 20
 
 # A chunk is this many of the parser's internal chunks (about 2**22 cells: 32 MB of float64), so
 # that the per-chunk frame costs little next to the parse.
@@ -55,11 +66,13 @@ def internal_chunk_rows(width: int) -> int:
     return rows
 
 
-def read_csv_chunked(source: Any, options: dict[str, Any], *, chunk_rows: int | None = None) -> pd.DataFrame | None:
+def read_csv_chunked(source: Any, options: dict[str, Any], *, chunk_rows: int | None = None,
+                     split_min_bytes: int = SPLIT_MIN_BYTES) -> pd.DataFrame | None:
     """``pd.read_csv(source, **options)`` read ``chunk_rows`` rows at a time, or ``None`` when the
     result might differ from the plain read in any way (then read the plain way).  ``chunk_rows``
     (tests) must be a power of two, as the parser's internal chunk is, so that one divides the
-    other; by default a few internal chunks."""
+    other; by default a few internal chunks.  A file of ``split_min_bytes`` or more that can be
+    cut safely (``_csv_split``) is read as two halves at once, one per core."""
     names = options.get("names")
     if not names:
         return None
@@ -69,17 +82,59 @@ def read_csv_chunked(source: Any, options: dict[str, Any], *, chunk_rows: int | 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            columns = _read_columns(source, options, rows)
+            columns = _read_halves(source, options, rows, split_min_bytes)
     except MemoryError:
         raise
     except Exception:  # the plain read raises it again, with today's message
         return None
-    if caught or columns is None:
+    if caught or columns is None or any(_large_integers_cast(parts) for parts in columns[1]):
         return None
     return _frame(*columns)
 
 
-def _read_columns(source: Any, options: dict[str, Any], rows: int) -> tuple[pd.Index, list[list[Any]], int] | None:
+_Columns = tuple[pd.Index, list[list[Any]], int]
+
+
+def _read_halves(source: Any, options: dict[str, Any], rows: int, split_min_bytes: int) -> _Columns | None:
+    """The columns' pieces: of the whole input, or of its two halves read at once and joined."""
+    cut = _cut(source, options, rows, split_min_bytes)
+    if cut is None:
+        return _read_columns(source, options, rows)
+    head_rows, offset = cut
+    tail_options = {**options, "header": None, "skiprows": None}
+    with open(source, "rb") as tail, ThreadPoolExecutor(1) as pool:
+        tail.seek(offset)
+        later = pool.submit(_read_columns, tail, tail_options, rows)
+        first = _read_columns(source, {**options, "nrows": head_rows}, rows)
+        second = later.result()
+    if first is None or second is None or first[2] != head_rows or not first[0].equals(second[0]):
+        return None
+    pieces = first[1]
+    for position, parts in enumerate(second[1]):
+        if not _same_kind(parts[0], pieces[position]):
+            return None
+        pieces[position].extend(parts)
+    return first[0], pieces, first[2] + second[2]
+
+
+def _cut(source: Any, options: dict[str, Any], rows: int, split_min_bytes: int) -> tuple[int, int] | None:
+    """``(rows, byte offset)`` of a safe cut near the middle of a plain UTF-8 file, or None."""
+    if not isinstance(source, (str, os.PathLike)) or options.get("compression") is not None:
+        return None
+    if options.get("header") != 0 or not isinstance(options.get("skiprows", 0), int):
+        return None
+    try:
+        if codecs.lookup(options.get("encoding") or "utf-8").name not in ("utf-8", "utf-8-sig"):
+            return None
+        if os.path.getsize(source) < split_min_bytes:
+            return None
+        start = data_start(Path(source), options.get("skiprows", 0) + 1, options["sep"])
+        return None if start is None else split_point(Path(source), start, rows)
+    except (OSError, LookupError, ValueError):
+        return None
+
+
+def _read_columns(source: Any, options: dict[str, Any], rows: int) -> _Columns | None:
     """The header and, per column, its pieces (1-D, one dtype per column), and the row count."""
     labels: pd.Index | None = None
     pieces: list[list[Any]] = []
@@ -99,7 +154,7 @@ def _read_columns(source: Any, options: dict[str, Any], rows: int) -> tuple[pd.I
             del chunk
         if getattr(getattr(reader._engine, "_reader", None), "na_left_literal", False):
             return None
-    if labels is None or total == 0 or any(_large_integers_cast(parts) for parts in pieces):
+    if labels is None or total == 0:
         return None
     return labels, pieces, total
 
