@@ -383,6 +383,7 @@ def test_two_halves_same_frame_as_plain_read(tmp_path, monkeypatch, seed):
     options = _options(header, sep=sep, decimal=decimal, text=text, na=("?",))
     cuts = []
     real = _csv_split.split_point
+    monkeypatch.setattr(_csv_chunks, "_cores", lambda: 2)
     monkeypatch.setattr(_csv_chunks, "split_point", lambda *a: cuts.append(real(*a)) or cuts[-1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -402,6 +403,7 @@ def test_two_halves_through_read_table(tmp_path, monkeypatch):
     path.write_text(",x,y,label\n" + "".join(f"{i},{i}.5,{'' if i == 150 else i},{'a' if i % 9 else ''}\n"
                                              for i in range(200)) + ",,,\n")
     want = _table_reader.read_table(str(path), text_columns=["label"])
+    monkeypatch.setattr(_csv_chunks, "_cores", lambda: 2)
     monkeypatch.setattr(_table_reader, "CHUNKED_MIN_BYTES", 0)
     monkeypatch.setattr(_table_reader, "read_csv_chunked",
                         functools.partial(read_csv_chunked, chunk_rows=4, split_min_bytes=0))

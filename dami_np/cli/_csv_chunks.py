@@ -119,7 +119,7 @@ def _read_halves(source: Any, options: dict[str, Any], rows: int, split_min_byte
 
 def _cut(source: Any, options: dict[str, Any], rows: int, split_min_bytes: int) -> tuple[int, int] | None:
     """``(rows, byte offset)`` of a safe cut near the middle of a plain UTF-8 file, or None."""
-    if not isinstance(source, (str, os.PathLike)) or options.get("compression") is not None:
+    if not isinstance(source, (str, os.PathLike)) or options.get("compression") is not None or _cores() < 2:
         return None
     if options.get("header") != 0 or not isinstance(options.get("skiprows", 0), int):
         return None
@@ -132,6 +132,13 @@ def _cut(source: Any, options: dict[str, Any], rows: int, split_min_bytes: int) 
         return None if start is None else split_point(Path(source), start, rows)
     except (OSError, LookupError, ValueError):
         return None
+
+
+def _cores() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _read_columns(source: Any, options: dict[str, Any], rows: int) -> _Columns | None:
