@@ -76,6 +76,9 @@ def standardize_columns(out: np.ndarray, columns: Sequence[np.ndarray], masks: S
     ``masks[c]`` the missing rows or None. ``out``: 2-D float64 or float32. Returns whether every
     written value is finite. Same bits with or without the kernel, for any thread count."""
     numbers = np.asarray(numbers, dtype=np.float64).reshape(len(columns), 4)
+    lengths = {len(values) for values in columns} | {len(mask) for mask in masks if mask is not None}
+    if lengths - {out.shape[0]}:  # the kernel reads without bounds checks
+        raise ValueError(f"standardize_columns: columns of {sorted(lengths)} rows for an out of {out.shape[0]} rows")
     if not (_policy.NUMBA_ENABLED and out.shape[0] * len(columns) >= _KERNEL_MIN):
         return _standardize_numpy(out, columns, masks, at, numbers, indicator)
     numbers = np.column_stack([numbers, [exact_reciprocal(shift) for shift in numbers[:, 1]]])

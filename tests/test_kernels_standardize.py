@@ -173,3 +173,10 @@ def test_any_shift_gives_the_division_bits(path, shift):
     got, _ = _run([values], [None], [0], numbers, [False], 1, 300, np.float64)
     want, _ = _twin(300, [values], [None], [0], numbers, [False], 1, np.float64)
     np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+def test_a_column_of_another_length_is_refused_before_any_write():
+    out = np.full((5, 2), SENTINEL)
+    with pytest.raises(ValueError, match=r"columns of \[4, 5\] rows for an out of 5 rows"):
+        standardize_columns(out, [np.ones(5), np.ones(4)], [None, None], [0, 1], np.ones((2, 4)), [False, False])
+    assert (out == SENTINEL).all()
