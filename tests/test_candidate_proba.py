@@ -79,6 +79,15 @@ def test_candidate_proba_has_the_bits_of_the_old_path(small_blocks, two_cores, d
     np.testing.assert_array_equal(_bits(got), _bits(model.predict_proba(X[rows]).astype(np.float64)))
 
 
+@pytest.mark.parametrize("layout", ["fortran", "strided", "ints"])
+def test_other_layouts_and_dtypes_give_the_same_bits(small_blocks, two_cores, layout):
+    model, X = _model("float32", (16,))
+    rows = np.flatnonzero(np.arange(600) % 5 != 0)
+    given = {"fortran": np.asfortranarray(X), "strided": np.repeat(X, 2, axis=1)[:, ::2],
+             "ints": np.round(X * 10).astype(np.int64)}[layout]
+    np.testing.assert_array_equal(_bits(_proba_of_rows(model, given, rows)), _bits(_old_proba(model, given, rows)))
+
+
 def test_candidate_proba_does_not_depend_on_the_thread_count(small_blocks, monkeypatch):
     model, X = _model("float32", (20, 10), seed=3)
     rows = np.flatnonzero(np.arange(600) % 7 != 3)
