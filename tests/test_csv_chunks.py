@@ -348,14 +348,29 @@ def test_split_point_is_a_record_edge_on_a_chunk_multiple(tmp_path):
     path.write_text('"a","b"\n' + body)
     start = data_start(path, 1, ",")
     assert start == len('"a","b"\n')
-    rows, offset = split_point(path, start, 8)
+    rows, offset = split_point(path, start, 8, ",")
     data = path.read_bytes()
     assert rows % 8 == 0 and 300 < rows < 700 and data[start:offset].count(b"\n") == rows
     assert data[offset:].startswith(f"{rows},".encode())
-    path.write_text('a,b\n1,"2"\n' + body)  # a quote in the first half: no safe cut known
-    assert split_point(path, data_start(path, 1, ","), 8) is None
-    path.write_text("a,b\n" + body + '1,"x\ny"\n')  # quotes in the second half only: fine
-    assert split_point(path, data_start(path, 1, ","), 8) is not None
+    for first in ('1,x"2"\n', '1,"x\ny"\n', '1, "2"\n', "1,2\r\n"):  # no cut known safe
+        path.write_text("a,b\n" + first + body)
+        assert split_point(path, data_start(path, 1, ","), 8, ",") is None, first
+    path.write_text('a,b\n1,"2"\n"x,y",3\n' + body)  # simply quoted fields: the newline count holds
+    rows, offset = split_point(path, data_start(path, 1, ","), 8, ",")
+    assert path.read_bytes()[offset:].startswith(f"{rows - 2},".encode())
+    path.write_text("a,b\n" + body + '1,"x\ny"\n')  # anything in the second half: fine
+    assert split_point(path, data_start(path, 1, ","), 8, ",") is not None
+
+
+@pytest.mark.parametrize("line, simple", [
+    (b'1,"a"\n', True), (b'"a,b",""\n', True), (b'"a""b",1\n', False), (b'1,a"b"\n', False),
+    (b'1,"a" \n', False), (b'1,"a\n', False), (b'"a"b,1\n', False), (b'1;"a;b"\n', False),
+])
+def test_simple_quotes(line, simple):
+    from dami_np.cli._csv_split import _simple_quotes
+
+    data = np.frombuffer(b"1,2\n" + line + b"3,4\n", dtype=np.uint8)
+    assert _simple_quotes(data, data == ord("\n"), ord("\n"), ",") is simple
 
 
 def _random_file_table(rng: random.Random, path, sep: str, decimal: str):

@@ -6,7 +6,7 @@ pieces' freed memory stays with the process), and for a large local file maps th
 ``chunksize`` rows at a time; each column is kept as 1-D pieces, then concatenated and its pieces
 freed (returned to the system) one column at a time, and the frame holds one block per column
 (as the plain read's does).  Peak: the numbers, one column, one chunk.  A plain UTF-8 file of
-64 MB or more whose first half holds no quote character (``_csv_split``) is read as two halves at
+64 MB or more whose first half is simply quoted (``_csv_split``) is read as two halves at
 once, one thread each (pandas' own plain read is parallel too), the second half from a record
 edge on a chunk multiple; the halves' pieces join as one read's.
 
@@ -129,7 +129,7 @@ def _cut(source: Any, options: dict[str, Any], rows: int, split_min_bytes: int) 
         if os.path.getsize(source) < split_min_bytes:
             return None
         start = data_start(Path(source), options.get("skiprows", 0) + 1, options["sep"])
-        return None if start is None else split_point(Path(source), start, rows)
+        return None if start is None else split_point(Path(source), start, rows, options["sep"])
     except (OSError, LookupError, ValueError):
         return None
 
