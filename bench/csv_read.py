@@ -40,7 +40,7 @@ import sys, time
 import pandas as pd
 from dami_np.cli import _table_reader, _csv_chunks
 variant, path = sys.argv[1], sys.argv[2]
-def frame(source, options, chunk_rows=None):
+def frame(source, options):
     start = time.perf_counter()
     if variant == "chunked":
         out = _csv_chunks.read_csv_chunked(source.pandas_source(), options)

@@ -364,12 +364,12 @@ def _read_csv(source: _Input, fmt: str, *, text_columns: Sequence[str], sep: str
     return frame
 
 
-def _csv_frame(source: _Input, options: dict[str, Any], chunk_rows: int | None = None) -> pd.DataFrame:
+def _csv_frame(source: _Input, options: dict[str, Any]) -> pd.DataFrame:
     """``pd.read_csv`` with ``options``: a large input in row chunks (about half the memory, the same
     frame), anything the chunked read cannot vouch for the plain way (its values, warnings, errors)."""
     size = _input_size(source)
-    if chunk_rows is not None or (size is not None and size >= CHUNKED_MIN_BYTES):
-        frame = read_csv_chunked(source.pandas_source(), options, chunk_rows=chunk_rows)
+    if size is not None and size >= CHUNKED_MIN_BYTES:
+        frame = read_csv_chunked(source.pandas_source(), options)
         if frame is not None:
             return frame
     return pd.read_csv(source.pandas_source(), **options)
