@@ -425,3 +425,17 @@ def test_two_halves_through_read_table(tmp_path, monkeypatch):
     got = _table_reader.read_table(str(path), text_columns=["label"])
     _assert_same_frame(got.frame, want.frame)
     assert np.array_equal(got.rows, want.rows) and got.notes == want.notes
+
+
+def test_two_halves_bom_and_quoted_header(tmp_path, monkeypatch):
+    """A UTF-8 byte-order mark before a quoted header (Excel's 'CSV UTF-8'): still cut, same frame."""
+    from dami_np.cli._csv_split import data_start
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'\xef\xbb\xbf"a","b","label"\n'
+                     + b"".join(b'%d.5,%d,"%s"\n' % (i, i, b"c" if i % 3 else b"") for i in range(100)))
+    assert data_start(path, 1, ",") == len(b'\xef\xbb\xbf"a","b","label"\n')
+    monkeypatch.setattr(_csv_chunks, "_cores", lambda: 2)
+    options = _options(["a", "b", "label"], text=("label",))
+    got = read_csv_chunked(path, options, chunk_rows=8, split_min_bytes=0)
+    _assert_same_frame(got, pd.read_csv(path, **options))

@@ -18,18 +18,21 @@ import numpy as np
 
 _BLOCK = 8 << 20
 _NEWLINE, _QUOTE, _CARRIAGE_RETURN = ord("\n"), ord('"'), ord("\r")
+_BOM = b"\xef\xbb\xbf"
 
 
 def data_start(path: Path, header_lines: int, sep: str) -> int | None:
     """Byte offset after the first ``header_lines`` physical lines (header, Excel's ``sep=``
     line), or None unless each is one whole record: fields unquoted, or quoted from their first
-    character (after spaces) to the separator, no carriage return."""
+    character (after spaces) to the separator, no carriage return (a byte-order mark first is
+    the parser's to drop)."""
     record = _whole_record(sep)
     with open(path, "rb") as handle:
         offset = 0
         for _ in range(header_lines):
             line = handle.readline(1 << 24)
-            if not record.fullmatch(line):
+            text = line[len(_BOM):] if offset == 0 and line.startswith(_BOM) else line
+            if not record.fullmatch(text):
                 return None
             offset += len(line)
     return offset
