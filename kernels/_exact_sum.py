@@ -44,7 +44,6 @@ _LOW_BITS = 26
 _SIGN_FREE = 0x7FFFFFFFFFFFFFFF
 _TWIN_BLOCK = 1 << 24  # values per bincount: 2**24 * 2**27 < 2**53, float64 sums stay exact
 _KERNEL_MIN = 1 << 14  # below this many values the NumPy twin is as fast as a kernel call
-_PIECE_MIN = 1 << 16  # values per parallel piece at least (each piece has its own bins)
 _BLOCK = 1 << 12  # values per block of the sum kernel (its keys' loop, then its sums' loop)
 
 
@@ -53,7 +52,7 @@ def _piece(p, pieces, n):  # pragma: no cover - compiled
     return p * n // pieces, (p + 1) * n // pieces
 
 
-@kernel(parallel=True)
+@kernel()
 def _sum_kernel(values, divisor, reciprocal, center, square, top_lo, top_hi, bins, found, infinite, keys):  # pragma: no cover
     pieces = bins.shape[0]
     capacity = keys.shape[1]
@@ -101,7 +100,7 @@ def _sum_kernel(values, divisor, reciprocal, center, square, top_lo, top_hi, bin
         infinite[p] = bad
 
 
-@kernel(parallel=True)
+@kernel()
 def _scan_kernel(values, hist, counts, lows, highs):  # pragma: no cover - compiled
     pieces = hist.shape[0]
     for p in prange(pieces):
@@ -145,9 +144,10 @@ def exact_reciprocal(divisor: float) -> float:
 
 
 def _pieces(n: int) -> int:
-    """How many row ranges a kernel call splits ``n`` values into (one per thread, none tiny); the
-    results are integers added in any order, so they never depend on it."""
-    return max(1, min(_policy.get_num_threads(), n // _PIECE_MIN))
+    """How many row ranges a kernel call splits ``n`` values into: one (the kernels are serial: a short
+    parallel region per column costs more than it saves on a busy machine); the results are integers
+    added in any order, so they never depend on it (tests split columns into several)."""
+    return 1
 
 
 def float_keys(values: np.ndarray) -> np.ndarray:
