@@ -439,3 +439,22 @@ def test_two_halves_bom_and_quoted_header(tmp_path, monkeypatch):
     options = _options(["a", "b", "label"], text=("label",))
     got = read_csv_chunked(path, options, chunk_rows=8, split_min_bytes=0)
     _assert_same_frame(got, pd.read_csv(path, **options))
+
+
+def test_two_halves_one_gives_up_both_stop(tmp_path, monkeypatch):
+    """A half whose chunks disagree ends the read with None and sets the stop the other half
+    checks before each chunk (a half given a set stop reads nothing)."""
+    import threading
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n" + "True,1\n" * 10 + ",1\n" + "True,1\n" * 200)
+    monkeypatch.setattr(_csv_chunks, "_cores", lambda: 2)
+    assert read_csv_chunked(path, _options(["a", "b"]), chunk_rows=4, split_min_bytes=0) is None
+    path.write_text("a,b\n" + "True,1\n" * 20)
+    stop = threading.Event()
+    assert _csv_chunks._read_columns(path, _options(["a", "b"]), 4, stop) is not None
+    stop.set()
+    chunks_read = []
+    real = _csv_chunks._chunk_columns
+    monkeypatch.setattr(_csv_chunks, "_chunk_columns", lambda chunk: chunks_read.append(len(chunk)) or real(chunk))
+    assert _csv_chunks._read_columns(path, _options(["a", "b"]), 4, stop) is None and chunks_read == []

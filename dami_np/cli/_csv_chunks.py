@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -102,10 +103,22 @@ def _read_halves(source: Any, options: dict[str, Any], rows: int, split_min_byte
         return _read_columns(source, options, rows)
     head_rows, offset = cut
     tail_options = {**options, "header": None, "skiprows": None}
+    stop = threading.Event()  # one half gave up: the other stops at its next chunk
+
+    def read_half(half: Any, half_options: dict[str, Any]) -> _Columns | None:
+        try:
+            columns = _read_columns(half, half_options, rows, stop)
+        except BaseException:
+            stop.set()
+            raise
+        if columns is None:
+            stop.set()
+        return columns
+
     with open(source, "rb") as tail, ThreadPoolExecutor(1) as pool:
         tail.seek(offset)
-        later = pool.submit(_read_columns, tail, tail_options, rows)
-        first = _read_columns(source, {**options, "nrows": head_rows}, rows)
+        later = pool.submit(read_half, tail, tail_options)
+        first = read_half(source, {**options, "nrows": head_rows})
         second = later.result()
     if first is None or second is None or first[2] != head_rows or not first[0].equals(second[0]):
         return None
@@ -141,13 +154,17 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _read_columns(source: Any, options: dict[str, Any], rows: int) -> _Columns | None:
-    """The header and, per column, its pieces (1-D, one dtype per column), and the row count."""
+def _read_columns(source: Any, options: dict[str, Any], rows: int,
+                  stop: threading.Event | None = None) -> _Columns | None:
+    """The header and, per column, its pieces (1-D, one dtype per column), and the row count;
+    None as soon as a chunk disagrees (or ``stop`` is set)."""
     labels: pd.Index | None = None
     pieces: list[list[Any]] = []
     total = 0
     with pd.read_csv(source, **options, chunksize=rows) as reader:
         for chunk in reader:
+            if stop is not None and stop.is_set():
+                return None
             if labels is None:
                 labels = chunk.columns
                 pieces = [[] for _ in labels]
