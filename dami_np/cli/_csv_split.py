@@ -43,6 +43,8 @@ def _whole_record(sep: str) -> re.Pattern[bytes]:
     other = b'[^"\r\n' + re.escape(sep.encode()) + b"]"
     field = b' *"(?:[^"\r\n]|"")*" *|' + other + b"*"
     return re.compile(b"(?:" + field + b")(?:" + separator + b"(?:" + field + b"))*\n")
+
+
 def split_point(path: Path, start: int, rows_multiple: int, sep: str) -> tuple[int, int] | None:
     """``(rows, offset)``: the first ``rows`` data records (a positive multiple of
     ``rows_multiple``) end at byte ``offset``, near the middle of the data; None when the first
