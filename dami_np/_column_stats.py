@@ -33,15 +33,16 @@ import numpy as np
 
 from .kernels import (
     UNIT_EXPONENT,
-    exact_sum_and_keys,
-    exact_sum_units,
+    exact_square_sums,
+    exact_sums_and_keys,
     float_keys,
     keys_to_floats,
     scan_column,
+    scan_columns,
 )
 
 __all__ = [
-    "Extremes", "KeyRange", "NumericStats", "numeric_stats", "column_mean", "column_stats", "constant_stats",
+    "Extremes", "KeyRange", "NumericStats", "numeric_stats", "numeric_stats_many", "column_mean", "column_stats", "constant_stats",
     "power_of_two_shift", "middle_ranks", "scan",
     "median_of_middles", "select_middles", "units_of", "round_ratio", "key_histogram", "merged_histogram",
     "keys_between", "GATHER_KEYS",
@@ -196,17 +197,31 @@ def scan(values: np.ndarray) -> tuple[Extremes, np.ndarray]:
 
 def numeric_stats(values: np.ndarray) -> NumericStats:
     """The fitted numbers of one whole column (NaN = missing; at least one present value)."""
-    extremes, top = scan(values)
-    shift = power_of_two_shift(extremes)
-    ranks = middle_ranks(extremes.count)
-    key_range = KeyRange.of_top(top, ranks)
-    total, keys = exact_sum_and_keys(values, shift, *key_range.top_range, key_range.inside)
-    median = median_of_middles(select_middles(keys, key_range, ranks), shift)
-    del keys
-    mean = column_mean(values.size, extremes, shift, median, total)
-    if mean is None:
-        return constant_stats(median)
-    return column_stats(values.size, extremes, shift, median, mean, exact_sum_units(values, shift, mean, square=True))
+    return numeric_stats_many([values])[0]
+
+
+def numeric_stats_many(columns: list[np.ndarray]) -> list[NumericStats]:
+    """:func:`numeric_stats` of each column (the same numbers), a table's columns in three passes over
+    groups of columns (``kernels.scan_columns``: a whole column per thread)."""
+    scans = scan_columns(columns)
+    extremes = [Extremes(count, low, high) for count, low, high, _ in scans]
+    shifts = [power_of_two_shift(column) for column in extremes]
+    ranks = [middle_ranks(column.count) for column in extremes]
+    key_ranges = [KeyRange.of_top(top, rank) for (_, _, _, top), rank in zip(scans, ranks)]
+    del scans
+    sums = exact_sums_and_keys(columns, shifts, [key_range.top_range for key_range in key_ranges],
+                               [key_range.inside for key_range in key_ranges])
+    medians = [median_of_middles(select_middles(keys, key_range, rank), shift)
+               for (_, keys), key_range, rank, shift in zip(sums, key_ranges, ranks, shifts)]
+    means = [column_mean(values.size, column, shift, median, total)
+             for values, column, shift, median, (total, _) in zip(columns, extremes, shifts, medians, sums)]
+    del sums
+    varying = [c for c, mean in enumerate(means) if mean is not None]
+    squares = dict(zip(varying, exact_square_sums([columns[c] for c in varying], [shifts[c] for c in varying],
+                                                  [means[c] for c in varying])))
+    return [constant_stats(medians[c]) if means[c] is None else
+            column_stats(columns[c].size, extremes[c], shifts[c], medians[c], means[c], squares[c])  # type: ignore[arg-type]
+            for c in range(len(columns))]
 
 
 def _fill(shift: float, median: float) -> float:

@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._column_stats import NumericStats, numeric_stats
-from .kernels import standardize_columns
+from ._column_stats import NumericStats, numeric_stats_many
+from .kernels import GROUP, standardize_columns
 
 __all__ = ["TabularPreprocessor", "UnusableColumnsError", "ColumnIssue", "ColumnWarning"]
 
@@ -110,11 +110,17 @@ class TabularPreprocessor:
         columns = _column_names(frame)
         specs: list[dict[str, Any]] = []
         issues: list[ColumnIssue] = []
+        pending: list[int] = []  # numeric specs whose statistics come in one pass over a group of columns
         for position, name in enumerate(columns):
             try:
                 specs.append(self._fit_column(name, frame.iloc[:, position]))
             except _ColumnProblem as problem:
                 issues.append(problem.issue)
+                continue
+            if "values" in specs[-1]:
+                pending.append(len(specs) - 1)
+            if len(pending) == GROUP or position == len(columns) - 1:
+                _fit_numeric(specs, pending)
         if issues:
             raise UnusableColumnsError(issues)
         return self._set_specs(columns, specs)
@@ -181,7 +187,8 @@ class TabularPreprocessor:
             return {"name": name, "kind": kind, "features": []}
         if kind in ("numeric", "datetime"):
             values = _to_float(name, column, missing, kind, date_format)  # NaN exactly where missing
-            return _numeric_spec(name, kind, date_format, numeric_stats(values), bool(missing.any()))
+            return {"name": name, "kind": kind, "date_format": date_format, "values": values,
+                    "indicator": bool(missing.any())}  # statistics by _fit_numeric
         levels = sorted(set(_as_text(column[~missing])))
         if len(levels) > self.max_categories:
             raise _ColumnProblem(
@@ -383,6 +390,16 @@ def _fitted_numeric(name: str, stats: NumericStats, has_missing: bool, max_categ
 def _empty_column(name: str) -> _ColumnProblem:
     return _ColumnProblem(name, "empty", f"column {name!r} is entirely empty (all values missing); drop it from X",
                           "entirely empty")
+
+
+def _fit_numeric(specs: list[dict[str, Any]], pending: list[int]) -> None:
+    """Replace the pending numeric specs (``specs[i]`` for ``i`` in ``pending``, holding their float
+    values) by fitted ones, their statistics computed together; empties ``pending``."""
+    stats = numeric_stats_many([specs[i]["values"] for i in pending])
+    for i, column_stats in zip(pending, stats):
+        spec = specs[i]
+        specs[i] = _numeric_spec(spec["name"], spec["kind"], spec["date_format"], column_stats, spec["indicator"])
+    pending.clear()
 
 
 def _numeric_spec(name: str, kind: str, date_format: str | None, stats: NumericStats,

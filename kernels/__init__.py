@@ -10,7 +10,9 @@ Public API:
   rows at distance 0 are left, the lowest available rows), for K-Center runs outside the kernels.
 - :func:`exact_sum_units` / :func:`exact_sum_and_keys` / :func:`scan_column`: exact, order-free
   sums of float64 values (whole numbers of ``2**-UNIT_EXPONENT``), and the scans a median is
-  selected with (:func:`float_keys`: int64 keys in float order).
+  selected with (:func:`float_keys`: int64 keys in float order); :func:`scan_columns` /
+  :func:`exact_sums_and_keys` / :func:`exact_square_sums`: the same for a table's columns, a
+  group of :data:`GROUP` columns per parallel call (a whole column per thread).
 - :func:`standardize_columns`: numeric columns standardized into their columns of a float64
   or float32 matrix (missing values filled, indicators), in parallel row blocks.
 - :func:`set_num_threads` / :func:`get_num_threads`; :data:`NUMBA_ENABLED`.
@@ -33,13 +35,17 @@ selects the pure-NumPy path. Nothing here imports ``dami_np``.
 
 from ._distances import nearest_sq_distances, pairwise_sq_distances
 from ._exact_sum import (
+    GROUP,
     TOP_BUCKETS,
     UNIT_EXPONENT,
+    exact_square_sums,
     exact_sum_and_keys,
     exact_sum_units,
+    exact_sums_and_keys,
     float_keys,
     keys_to_floats,
     scan_column,
+    scan_columns,
 )
 from ._kcenter import METHODS, kcenter_greedy
 from ._kcenter_rules import fill_zero_distance
@@ -71,4 +77,8 @@ __all__ = [
     "UNIT_EXPONENT",
     "TOP_BUCKETS",
     "standardize_columns",
+    "scan_columns",
+    "exact_sums_and_keys",
+    "exact_square_sums",
+    "GROUP",
 ]

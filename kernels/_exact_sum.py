@@ -16,11 +16,12 @@ Keys (:func:`float_keys`): int64 keys in the order of the floats (``-0.0`` just 
 :func:`scan_column` counts the keys' top 16 bits, so a median is found by selection among
 the values of one or two top buckets instead of sorting the column.
 
-The Numba kernels split a column into row pieces, one per thread (``prange``), each with bins,
-a histogram and a keys buffer of its own; the pieces' integers are added and their keys joined
-in piece order (row order) afterwards, so the thread count changes no result. Inputs reach the
-kernels as read-only contiguous float64 views (:func:`kernel_input`): one compiled signature
-per kernel to load from the cache, whatever array the caller has.
+One column is scanned or summed by a serial kernel; :func:`scan_columns`, :func:`exact_sums_and_keys`
+and :func:`exact_square_sums` take a table's columns :data:`GROUP` at a time through one parallel
+kernel call, a whole column per thread (one short parallel region per column made a fit slower on
+a busy machine than one thread). Integers add in any order, so neither grouping nor threads change
+a result. Inputs reach the kernels as read-only contiguous float64 views (:func:`kernel_input`):
+one compiled signature per kernel to load from the cache, whatever array the caller has.
 
 The Numba kernels and their NumPy twins give the same bins, counts and keys.
 """
@@ -28,14 +29,15 @@ The Numba kernels and their NumPy twins give the same bins, counts and keys.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
 from . import _numba_policy as _policy
 from ._numba_policy import inline, kernel, prange
 
-__all__ = ["UNIT_EXPONENT", "TOP_BUCKETS", "exact_sum_units", "exact_sum_and_keys", "scan_column",
-           "float_keys", "keys_to_floats"]
+__all__ = ["UNIT_EXPONENT", "TOP_BUCKETS", "GROUP", "exact_sum_units", "exact_sum_and_keys", "scan_column",
+           "scan_columns", "exact_sums_and_keys", "exact_square_sums", "float_keys", "keys_to_floats"]
 
 UNIT_EXPONENT = 1074  # sums are whole numbers of 2**-1074, the smallest subnormal
 TOP_BUCKETS = 1 << 16  # scan_column's histogram: key >> 48, shifted to 0 .. 65535
@@ -45,6 +47,7 @@ _SIGN_FREE = 0x7FFFFFFFFFFFFFFF
 _TWIN_BLOCK = 1 << 24  # values per bincount: 2**24 * 2**27 < 2**53, float64 sums stay exact
 _KERNEL_MIN = 1 << 14  # below this many values the NumPy twin is as fast as a kernel call
 _BLOCK = 1 << 12  # values per block of the sum kernel (its keys' loop, then its sums' loop)
+GROUP = 8  # columns per parallel kernel call (a tuple of this many arrays: one compiled signature)
 
 
 @inline
@@ -52,77 +55,103 @@ def _piece(p, pieces, n):  # pragma: no cover - compiled
     return p * n // pieces, (p + 1) * n // pieces
 
 
+@kernel()  # called by the kernels below (inlined into a parallel loop, its loops ran 2x slower)
+def _sum_range(values, start, stop, divisor, reciprocal, center, square, top_lo, top_hi, bins, keys):  # pragma: no cover
+    """Add ``values[start:stop]``'s summands into ``bins`` (_N_BINS x 2), write the keys in the top range
+    into ``keys`` (as many as fit); returns (keys found, summands not finite)."""
+    capacity = keys.shape[0]
+    got = 0
+    bad = 0
+    for block in range(start, stop, _BLOCK):
+        end = min(stop, block + _BLOCK)
+        if top_lo <= top_hi:  # the keys first, in a loop of their own (the sums' loop runs faster alone)
+            for i in range(block, end):
+                x = values[i]
+                if x != x:  # NaN: a missing value
+                    continue
+                b = np.float64(x).view(np.int64)
+                key = b ^ ((b >> 63) & _SIGN_FREE)
+                top = key >> 48
+                if top_lo <= top and top <= top_hi:
+                    if got < capacity:
+                        keys[got] = key
+                    got += 1
+        for i in range(block, end):
+            x = values[i]
+            if x != x:
+                continue
+            y = x * reciprocal if reciprocal != 0.0 else x / divisor  # the same bits (exact_reciprocal)
+            if square:
+                y = y - center
+                y = y * y
+            b = np.float64(y).view(np.int64)
+            e = (b >> 52) & 0x7FF
+            if e == 0x7FF:  # an infinite or NaN result: no exact sum
+                bad += 1
+                continue
+            m = b & 0xFFFFFFFFFFFFF
+            if e:
+                m |= 0x10000000000000
+            else:
+                e = 1
+            if b < 0:
+                m = -m
+            bins[e, 0] += m >> _LOW_BITS
+            bins[e, 1] += m & ((1 << _LOW_BITS) - 1)
+    return got, bad
+
+
+@kernel()
+def _scan_range(values, start, stop, hist):  # pragma: no cover - compiled
+    """Count ``values[start:stop]``'s keys per top-16-bit bucket into ``hist``; returns (count, min, max)."""
+    count = 0
+    low = np.inf
+    high = -np.inf
+    for i in range(start, stop):
+        x = values[i]
+        if x != x:
+            continue
+        count += 1
+        if x < low:
+            low = x
+        if x > high:
+            high = x
+        b = np.float64(x).view(np.int64)
+        key = b ^ ((b >> 63) & _SIGN_FREE)
+        hist[(key >> 48) + 32768] += 1
+    return count, low, high
+
+
 @kernel()
 def _sum_kernel(values, divisor, reciprocal, center, square, top_lo, top_hi, bins, found, infinite, keys):  # pragma: no cover
     pieces = bins.shape[0]
-    capacity = keys.shape[1]
-    for p in prange(pieces):
+    for p in range(pieces):
         start, stop = _piece(p, pieces, values.shape[0])
-        got = 0
-        bad = 0
-        for block in range(start, stop, _BLOCK):
-            end = min(stop, block + _BLOCK)
-            if top_lo <= top_hi:  # the keys first, in a loop of their own (the sums' loop runs faster alone)
-                for i in range(block, end):
-                    x = values[i]
-                    if x != x:  # NaN: a missing value
-                        continue
-                    b = np.float64(x).view(np.int64)
-                    key = b ^ ((b >> 63) & _SIGN_FREE)
-                    top = key >> 48
-                    if top_lo <= top and top <= top_hi:
-                        if got < capacity:
-                            keys[p, got] = key
-                        got += 1
-            for i in range(block, end):
-                x = values[i]
-                if x != x:
-                    continue
-                y = x * reciprocal if reciprocal != 0.0 else x / divisor  # the same bits (exact_reciprocal)
-                if square:
-                    y = y - center
-                    y = y * y
-                b = np.float64(y).view(np.int64)
-                e = (b >> 52) & 0x7FF
-                if e == 0x7FF:  # an infinite or NaN result: no exact sum
-                    bad += 1
-                    continue
-                m = b & 0xFFFFFFFFFFFFF
-                if e:
-                    m |= 0x10000000000000
-                else:
-                    e = 1
-                if b < 0:
-                    m = -m
-                bins[p, e, 0] += m >> _LOW_BITS
-                bins[p, e, 1] += m & ((1 << _LOW_BITS) - 1)
-        found[p] = got
-        infinite[p] = bad
+        found[p], infinite[p] = _sum_range(values, start, stop, divisor, reciprocal, center, square, top_lo, top_hi,
+                                           bins[p], keys[p])
 
 
 @kernel()
 def _scan_kernel(values, hist, counts, lows, highs):  # pragma: no cover - compiled
     pieces = hist.shape[0]
-    for p in prange(pieces):
+    for p in range(pieces):
         start, stop = _piece(p, pieces, values.shape[0])
-        count = 0
-        low = np.inf
-        high = -np.inf
-        for i in range(start, stop):
-            x = values[i]
-            if x != x:
-                continue
-            count += 1
-            if x < low:
-                low = x
-            if x > high:
-                high = x
-            b = np.float64(x).view(np.int64)
-            key = b ^ ((b >> 63) & _SIGN_FREE)
-            hist[p, (key >> 48) + 32768] += 1
-        counts[p] = count
-        lows[p] = low
-        highs[p] = high
+        counts[p], lows[p], highs[p] = _scan_range(values, start, stop, hist[p])
+
+
+@kernel(parallel=True)
+def _sum_columns(columns, count, numbers, square, tops, bins, found, infinite, keys):  # pragma: no cover
+    for c in prange(count):  # a whole column per iteration: one parallel region for the group
+        values = columns[c]
+        found[c], infinite[c] = _sum_range(values, 0, values.shape[0], numbers[c, 0], numbers[c, 1], numbers[c, 2],
+                                           square, tops[c, 0], tops[c, 1], bins[c], keys[c])
+
+
+@kernel(parallel=True)
+def _scan_columns(columns, count, hist, counts, lows, highs):  # pragma: no cover - compiled
+    for c in prange(count):
+        values = columns[c]
+        counts[c], lows[c], highs[c] = _scan_range(values, 0, values.shape[0], hist[c])
 
 
 def kernel_input(values: np.ndarray, dtype: type = np.float64) -> np.ndarray:
@@ -217,6 +246,11 @@ def _sum(values: np.ndarray, divisor: float, center: float, square: bool, top_lo
             keys[found : found + take.size] = take
             found += block_keys.size
             infinite += _add_bins(x, divisor, center, square, hi, lo)
+    return _total(hi, lo, found, infinite, count), keys
+
+
+def _total(hi: np.ndarray, lo: np.ndarray, found: int, infinite: int, count: int) -> int:
+    """The exact sum from the bins (after the checks every sum passes)."""
     if infinite:
         raise ValueError(f"exact_sum_units: {infinite} value(s) to sum are not finite (overflow?)")
     if found != count:
@@ -224,7 +258,7 @@ def _sum(values: np.ndarray, divisor: float, center: float, square: bool, top_lo
     total = 0
     for e in np.flatnonzero(hi | lo).tolist():
         total += ((int(hi[e]) << _LOW_BITS) + int(lo[e])) << (e - 1)
-    return total, keys
+    return total
 
 
 def _sum_pieces(values: np.ndarray, divisor: float, center: float, square: bool, top_lo: int, top_hi: int,
@@ -242,6 +276,70 @@ def _sum_pieces(values: np.ndarray, divisor: float, center: float, square: bool,
     summed = bins.sum(axis=0)
     keys = buffer[0] if pieces == 1 else np.concatenate([buffer[p, : found[p]] for p in range(pieces)])[:count]
     return summed[:, 0], summed[:, 1], int(found.sum()), int(infinite.sum()), keys
+
+
+def scan_columns(columns: Sequence[np.ndarray]) -> list[tuple[int, float, float, np.ndarray]]:
+    """:func:`scan_column` of each column; several long columns go :data:`GROUP` at a time through one
+    parallel kernel call (a whole column per thread: the same integers, one parallel region per group)."""
+    if not _in_groups(columns):
+        return [scan_column(values) for values in columns]
+    results = []
+    for first in range(0, len(columns), GROUP):
+        group = [kernel_input(values) for values in columns[first : first + GROUP]]
+        k = len(group)
+        hist = np.zeros((k, TOP_BUCKETS), dtype=np.int64)
+        counts = np.zeros(k, dtype=np.int64)
+        lows, highs = np.empty(k), np.empty(k)
+        _scan_columns(padded(group, group[0]), k, hist, counts, lows, highs)
+        results += [(int(counts[c]), float(lows[c]), float(highs[c]), hist[c]) for c in range(k)]
+    return results
+
+
+def exact_sums_and_keys(columns: Sequence[np.ndarray], divisors: Sequence[float], top_ranges: Sequence[tuple[int, int]],
+                        counts: Sequence[int]) -> list[tuple[int, np.ndarray]]:
+    """:func:`exact_sum_and_keys` of each column (``divisors[c]``, ``top_ranges[c]``, ``counts[c]``), in groups
+    as :func:`scan_columns`."""
+    return _sums_of_columns(columns, divisors, [0.0] * len(columns), False, top_ranges, counts)
+
+
+def exact_square_sums(columns: Sequence[np.ndarray], divisors: Sequence[float], centers: Sequence[float]) -> list[int]:
+    """``exact_sum_units(columns[c], divisors[c], centers[c], square=True)`` of each column, in groups."""
+    sums = _sums_of_columns(columns, divisors, centers, True, [(1, 0)] * len(columns), [0] * len(columns))
+    return [total for total, _ in sums]
+
+
+def padded(arrays: list[np.ndarray], filler: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``arrays`` as a tuple of :data:`GROUP` (``filler`` after them): one kernel signature for any group."""
+    return tuple(arrays + [filler] * (GROUP - len(arrays)))
+
+
+def _in_groups(columns: Sequence[np.ndarray]) -> bool:
+    return _policy.NUMBA_ENABLED and len(columns) > 1 and min(len(values) for values in columns) >= _KERNEL_MIN
+
+
+def _sums_of_columns(columns: Sequence[np.ndarray], divisors: Sequence[float], centers: Sequence[float], square: bool,
+                     top_ranges: Sequence[tuple[int, int]], counts: Sequence[int]) -> list[tuple[int, np.ndarray]]:
+    if not _in_groups(columns):
+        return [_sum(values, divisor, center, square, top_lo, top_hi, count) for values, divisor, center,
+                (top_lo, top_hi), count in zip(columns, divisors, centers, top_ranges, counts)]
+    results = []
+    for first in range(0, len(columns), GROUP):
+        group = [kernel_input(values) for values in columns[first : first + GROUP]]
+        k = len(group)
+        part = slice(first, first + k)
+        numbers = np.array([[float(divisor), exact_reciprocal(divisor), float(center)]
+                            for divisor, center in zip(divisors[part], centers[part])], dtype=np.float64)
+        bins = np.zeros((k, _N_BINS, 2), dtype=np.int64)
+        found = np.zeros(k, dtype=np.int64)
+        infinite = np.zeros(k, dtype=np.int64)
+        keys = np.empty((k, max(counts[part])), dtype=np.int64)  # a row per column; untouched pages cost nothing
+        _sum_columns(padded(group, group[0]), k, numbers, bool(square),
+                     np.array(top_ranges[part], dtype=np.int64).reshape(k, 2), bins, found, infinite, keys)
+        for c in range(k):
+            count = int(counts[first + c])
+            total = _total(bins[c, :, 0], bins[c, :, 1], int(found[c]), int(infinite[c]), count)
+            results.append((total, keys[c, :count]))
+    return results
 
 
 def _add_bins(x: np.ndarray, divisor: float, center: float, square: bool, hi: np.ndarray, lo: np.ndarray) -> int:

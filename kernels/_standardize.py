@@ -22,12 +22,11 @@ from typing import Sequence
 import numpy as np
 
 from . import _numba_policy as _policy
-from ._exact_sum import exact_reciprocal, kernel_input
+from ._exact_sum import GROUP, exact_reciprocal, kernel_input, padded
 from ._numba_policy import kernel, prange
 
-__all__ = ["standardize_columns", "GROUP"]
+__all__ = ["standardize_columns"]
 
-GROUP = 8  # columns per kernel call (a tuple of arrays of this length)
 _ROWS = 2048  # rows per block
 _KERNEL_MIN = 1 << 16  # below this many values the NumPy twin finishes before a kernel's first call
 
@@ -91,7 +90,7 @@ def standardize_columns(out: np.ndarray, columns: Sequence[np.ndarray], masks: S
         missing = [no_mask if masks[c] is None else kernel_input(masks[c], np.bool_) for c in group]
         pad = GROUP - len(values)
         finite &= bool(_standardize_kernel(
-            out, tuple(values + values[:1] * pad), tuple(missing + [no_mask] * pad), len(values),
+            out, padded(values, values[0]), padded(missing, no_mask), len(values),
             np.array([at[c] for c in group] + [0] * pad, dtype=np.int64),
             np.concatenate([numbers[first : first + len(values)], np.ones((pad, 5))]),
             np.array([bool(indicator[c]) for c in group] + [False] * pad, dtype=np.bool_)))

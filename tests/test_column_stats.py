@@ -296,3 +296,46 @@ def test_any_divisor_gives_the_exact_sum_of_the_divided_values(divisor):
         values[~(np.abs(values / divisor) < 1e300)] = divisor  # nothing overflows
     present = values[~np.isnan(values)]
     assert Fraction(exact_sum_units(values, divisor)) * UNIT == _fraction_sum(present / divisor)
+
+
+@pytest.mark.parametrize("n", [5, 20_001])  # the per-column path, the column groups
+def test_statistics_of_many_columns_are_each_columns_own(n, monkeypatch):
+    """A table's columns in groups (a whole column per thread) give each column's numbers, for more
+    columns than a group holds, constant ones and any thread count."""
+    rng = np.random.default_rng(n)
+    columns = [_column(KINDS[c % len(KINDS)], n, rng) for c in range(_exact_sum.GROUP + 3)]
+    columns[4] = np.full(n, 2.5)  # constant: only centered
+    columns[9][: n // 2] = np.nan
+    want = [_bits(cs.numeric_stats(values)) for values in columns]
+    before = _exact_sum._policy.get_num_threads()
+    try:
+        for threads in sorted({1, before}):
+            _exact_sum._policy.set_num_threads(threads)
+            assert [_bits(stats) for stats in cs.numeric_stats_many(columns)] == want
+    finally:
+        _exact_sum._policy.set_num_threads(before)
+    assert want[4] == _bits(cs.constant_stats(2.5))
+    assert [_bits(stats) for stats in cs.numeric_stats_many(columns[:1])] == want[:1]
+
+
+def test_a_wide_fit_in_column_groups_gives_each_columns_own_numbers():
+    """The fit gathers numeric columns in groups (between categorical ones, across group edges):
+    each spec has the column's own numbers, in column order; a bad column is still reported."""
+    rng = np.random.default_rng(21)
+    n = 20_001
+    frame = pd.DataFrame({f"x{c}": _column(KINDS[c % len(KINDS)], n, rng) for c in range(_exact_sum.GROUP + 5)})
+    frame.insert(3, "kind", rng.choice(["a", "b"], n))
+    frame.insert(12, "when", pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D"))
+    pre = TabularPreprocessor().fit(frame)
+    for spec in pre._specs:
+        if spec["kind"] == "categorical":
+            assert spec["levels"] == ["a", "b"]
+            continue
+        values = frame[spec["name"]]
+        floats = ((values - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy() if spec["kind"] == "datetime" \
+            else values.to_numpy()
+        assert _spec_bits(spec) == _bits(cs.numeric_stats(floats)), spec["name"]
+        assert "values" not in spec
+    frame["empty"] = np.nan
+    with pytest.raises(ValueError, match="'empty' is entirely empty"):
+        TabularPreprocessor().fit(frame)
