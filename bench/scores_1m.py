@@ -121,7 +121,7 @@ def main() -> None:
              f"- date: {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine_summary()}",
              f"- before: {args.before}; after: {args.after}; table: {args.rows:,} x 50 Parquet, budget {BUDGET}",
              f"- load before: `{uptime()}`", "",
-             "| strategy | layers | scores s before (median; runs) | scores s after (median; runs) | after / before "
+             "| strategy | layers | scores s before (median / min; runs) | scores s after (median / min; runs) | after / before "
              "| scores CPU s before / after (median) | process wall s before / after (median) | picks |",
              "|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as scratch_dir:
@@ -143,8 +143,9 @@ def main() -> None:
                         picks[side].add(written)
                 same = len(picks["before"] | picks["after"]) == 1
                 median = {side: statistics.median(values) for side, values in scores.items()}
-                row = (f"| {strategy} | {depth} | {median['before']:.3f}; {_runs(scores['before'])} | "
-                       f"{median['after']:.3f}; {_runs(scores['after'])} | {median['after'] / median['before']:.2f} | "
+                row = (f"| {strategy} | {depth} | {median['before']:.3f} / {min(scores['before']):.3f}; "
+                       f"{_runs(scores['before'])} | {median['after']:.3f} / {min(scores['after']):.3f}; "
+                       f"{_runs(scores['after'])} | {median['after'] / median['before']:.2f} | "
                        f"{_median(cpus['before'])} / {_median(cpus['after'])} | "
                        f"{statistics.median(walls['before']):.2f} / {statistics.median(walls['after']):.2f} | "
                        f"{'same' if same else 'DIFFERENT'} |")
