@@ -24,7 +24,8 @@ class QueryContext:
 
     Attributes
     ----------
-    X : (n, d) float64 numeric matrix (preprocessed unless the caller opted out).
+    X : (n, d) float64 numeric matrix (preprocessed unless the caller opted out); float32 for a
+        strategy registered ``x_through_model`` when the round's default model computes in float32.
     labeled : (n,) bool, True where a label is known.
     y : (n,) int64 label codes, ``-1`` for unlabeled rows (codes index ``classes``).
     classes : the distinct labels seen, in code order (sorted when the labels are sortable).
