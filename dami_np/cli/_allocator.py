@@ -15,7 +15,7 @@ import contextlib
 import sys
 from typing import Any, Iterator
 
-__all__ = ["large_blocks_mapped"]
+__all__ = ["large_blocks_mapped", "glibc_function"]
 
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number in glibc's malloc.h
 _WHILE_READING = 1 << 20
@@ -37,12 +37,17 @@ def large_blocks_mapped() -> Iterator[None]:
 
 
 def _mallopt() -> Any:
-    """glibc's ``mallopt``, or None (another C library, or no ctypes)."""
+    return glibc_function("mallopt")
+
+
+def glibc_function(name: str) -> Any:
+    """The C library's function ``name`` (``mallopt``, ``malloc_trim``) on Linux, or None (another
+    system, another C library, or no ctypes)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         import ctypes
 
-        return ctypes.CDLL(None).mallopt
+        return getattr(ctypes.CDLL(None), name)
     except (ImportError, OSError, AttributeError):
         return None

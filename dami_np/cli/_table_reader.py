@@ -33,7 +33,7 @@ import pandas as pd
 
 from .._out_of_memory import is_out_of_memory, step
 from .._timings import stage
-from ._allocator import large_blocks_mapped
+from ._allocator import glibc_function, large_blocks_mapped
 from ._console import note, warn
 from ._csv_chunks import CHUNKED_MIN_BYTES, read_csv_chunked
 from ._errors import CliError, first_line
@@ -250,14 +250,7 @@ def release_table_memory() -> None:
 
 def _malloc_trim() -> Any:
     """glibc's ``malloc_trim``, or None (another C library, or no ctypes)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None).malloc_trim
-    except (ImportError, OSError, AttributeError):
-        return None
+    return glibc_function("malloc_trim")
 
 
 @contextlib.contextmanager
