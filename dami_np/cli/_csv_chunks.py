@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._allocator import release_table_memory
 from ._csv_split import data_start, split_point
 
 # Inputs smaller than this are read the plain way: the chunked read takes longer (100k x 51, a
@@ -227,8 +228,6 @@ def _large_integers_cast(parts: list[Any]) -> bool:
 
 def _frame(labels: pd.Index, pieces: list[list[Any]], total: int) -> pd.DataFrame:
     """The frame, one block per column, each column built and its pieces freed in turn."""
-    from ._table_reader import release_table_memory
-
     data: dict[Any, Any] = {}
     for position, label in enumerate(labels):
         parts, pieces[position] = pieces[position], []

@@ -33,7 +33,7 @@ import pandas as pd
 
 from .._out_of_memory import is_out_of_memory, step
 from .._timings import stage
-from ._allocator import glibc_function, large_blocks_mapped
+from ._allocator import large_blocks_mapped, release_table_memory, system_memory_pool
 from ._console import note, warn
 from ._csv_chunks import CHUNKED_MIN_BYTES, read_csv_chunked
 from ._errors import CliError, first_line
@@ -236,39 +236,6 @@ def _lean_parquet_options() -> dict[str, Any]:
 _LEAN_PARQUET = _lean_parquet_options()
 
 
-def release_table_memory() -> None:
-    """Return the memory of a freed table to the system (allocators keep freed blocks for reuse,
-    so the process would stay as large as the table): Arrow's pool, then glibc's ``malloc_trim``
-    (where there is one), which also frees the Parquet columns read through the system pool."""
-    pyarrow = sys.modules.get("pyarrow")
-    if pyarrow is not None:
-        pyarrow.default_memory_pool().release_unused()
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim``, or None (another C library, or no ctypes)."""
-    return glibc_function("malloc_trim")
-
-
-@contextlib.contextmanager
-def _system_memory_pool(pyarrow: Any) -> Iterator[None]:
-    """Arrow allocates with the C library's malloc here: the table's columns, once freed, go back to
-    the system with ``release_table_memory`` (Arrow's own pool keeps pages of its reader threads)."""
-    previous = pyarrow.default_memory_pool()
-    try:
-        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
-    except (AttributeError, pyarrow.ArrowException):  # pragma: no cover - a pyarrow without it
-        yield
-        return
-    try:
-        yield
-    finally:
-        pyarrow.set_memory_pool(previous)
-
-
 def _read_parquet(source: _Input) -> pd.DataFrame:
     try:
         import pyarrow
@@ -276,7 +243,7 @@ def _read_parquet(source: _Input) -> pd.DataFrame:
         raise CliError(f"{source.source}: is a Parquet file; reading Parquet needs pyarrow: "
                        "pip install 'dami-np[parquet]'") from None
     try:
-        with _system_memory_pool(pyarrow), large_blocks_mapped():
+        with system_memory_pool(pyarrow), large_blocks_mapped():
             frame = pd.read_parquet(source.pandas_source(), **_LEAN_PARQUET)
     except (OSError, ValueError) as error:
         _reraise_out_of_memory(error)
